@@ -1,0 +1,43 @@
+# The README's two commands: `make rehearse` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+GOTEST_TIMEOUT ?= 45m
+
+.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test
+
+build:
+	$(GO) build -o bin/kmdeploy ./cmd/kmdeploy
+
+# moto (the local AWS emulation's base) comes from PyPI; install it when missing and
+# possible, otherwise the emulation's own error names the fix.
+check-moto:
+	@python3 -c 'import moto.server' 2>/dev/null || pip install --retries 0 --timeout 10 'moto[server]==5.2.1' || \
+	  echo "moto is missing and could not be installed: run pip install 'moto[server]'"
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '/internal/dagger/')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	terraform fmt -check -recursive infra
+
+test: check-moto vet fmt-check ci-test
+	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+
+# The Dagger module's own unit tests (no engine needed).
+ci-test:
+	cd ci && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+rehearse: check-moto
+	$(GO) run ./cmd/rehearse
+
+lambdas:
+	$(GO) run ./internal/tools/lambdazip -out dist/lambdas
+
+bench: check-moto
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+# Engine-backed pipeline tests: need a Dagger engine (v0.21.8) and its CLI.
+test-dagger:
+	cd ci && $(GO) test -count=1 -tags dagger -timeout 60m ./...
