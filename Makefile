@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_TIMEOUT ?= 45m
 
-.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test
+.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test
 
 build:
 	$(GO) build -o bin/kmdeploy ./cmd/kmdeploy
@@ -22,8 +22,12 @@ fmt-check:
 	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	terraform fmt -check -recursive infra
 
-test: check-moto vet fmt-check ci-test
+test: check-moto vet fmt-check ci-test web-test
 	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+
+# The sample web app: npm registry packages only, pinned by package-lock.json.
+web-test:
+	cd examples/web && npm ci --no-audit --no-fund && npm test
 
 # The Dagger module's own unit tests (no engine needed).
 ci-test:

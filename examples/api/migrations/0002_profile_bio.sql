@@ -1,0 +1,1 @@
+alter table profiles add column bio text not null default '';

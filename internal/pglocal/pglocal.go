@@ -1,0 +1,163 @@
+// Package pglocal runs a throwaway PostgreSQL server from the machine's initdb, pg_ctl and
+// postgres binaries, in a temporary directory on a free 127.0.0.1 port. Tests and the local
+// rehearsal use it so that migrations, backups and restores run against a real database.
+package pglocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Options tune the server. The zero value is ready to use.
+type Options struct {
+	// SuperUser and SuperPassword are the bootstrap superuser; TCP clients must use the
+	// password (scram-sha-256), as against RDS.
+	SuperUser     string
+	SuperPassword string
+	// StartTimeout bounds initdb plus start-up; default 60s.
+	StartTimeout time.Duration
+}
+
+// Server is a running PostgreSQL server.
+type Server struct {
+	Host          string
+	Port          int
+	SuperUser     string
+	SuperPassword string
+
+	dir     string
+	dataDir string
+	cred    *syscall.Credential
+}
+
+// Start initialises a new cluster and starts it. Close stops it and removes its files.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.SuperUser == "" {
+		opts.SuperUser = "postgres"
+	}
+	if opts.SuperPassword == "" {
+		opts.SuperPassword = "local-superuser-password"
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 60 * time.Second
+	}
+	for _, bin := range []string{"initdb", "pg_ctl", "postgres"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("pglocal: %s not found on PATH: install the PostgreSQL server binaries (Debian: apt-get install postgresql) and put their bin directory on PATH", bin)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+
+	dir, err := os.MkdirTemp("", "pglocal-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Host: "127.0.0.1", SuperUser: opts.SuperUser, SuperPassword: opts.SuperPassword, dir: dir, dataDir: filepath.Join(dir, "data")}
+	fail := func(err error) (*Server, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// initdb refuses to run as root, so as root the server runs as the postgres user.
+	if os.Geteuid() == 0 {
+		cred, err := postgresCredential()
+		if err != nil {
+			return fail(err)
+		}
+		s.cred = cred
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fail(err)
+		}
+	}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(opts.SuperPassword+"\n"), 0o600); err != nil {
+		return fail(err)
+	}
+	if s.cred != nil {
+		if err := os.Chown(pwFile, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			return fail(err)
+		}
+	}
+	if out, err := s.command(ctx, "initdb", "-D", s.dataDir, "-U", opts.SuperUser, "--pwfile", pwFile,
+		"--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-instructions").CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("pglocal: initdb: %v: %s", err, lastLines(out, 5)))
+	}
+	os.Remove(pwFile)
+
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	s.Port = port
+	serverOpts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c fsync=off -c full_page_writes=off", port, dir)
+	if out, err := s.command(ctx, "pg_ctl", "-D", s.dataDir, "-o", serverOpts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		logTail, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		return fail(fmt.Errorf("pglocal: pg_ctl start: %v: %s %s", err, lastLines(out, 3), lastLines(logTail, 5)))
+	}
+	return s, nil
+}
+
+// URL is a libpq connection URL for database db as user with password.
+func (s *Server) URL(db, user, password string) string {
+	return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", user, password, s.Host, s.Port, db)
+}
+
+// SuperURL connects to db as the superuser.
+func (s *Server) SuperURL(db string) string { return s.URL(db, s.SuperUser, s.SuperPassword) }
+
+// Close stops the server immediately and removes its files.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.command(ctx, "pg_ctl", "-D", s.dataDir, "-m", "immediate", "-w", "stop").CombinedOutput()
+	os.RemoveAll(s.dir)
+	if err != nil {
+		return fmt.Errorf("pglocal: pg_ctl stop: %v: %s", err, lastLines(out, 3))
+	}
+	return nil
+}
+
+func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	return cmd
+}
+
+func postgresCredential() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("pglocal: running as root needs a 'postgres' system user to run the server as (initdb refuses root): create one with useradd --system postgres")
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
