@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/spf13/cobra"
+
+	"github.com/knowmetools/km-release/internal/dbbackup"
+	"github.com/knowmetools/km-release/internal/dbsecret"
+)
+
+func init() { register(newDBCmd) }
+
+func newDBCmd() *cobra.Command {
+	db := &cobra.Command{Use: "db", Short: "Back up and restore the environment's database (runbook: docs/runbooks.md)"}
+	var via string
+	db.PersistentFlags().StringVar(&via, "via", "", "reach the database through HOST:PORT (a tunnel, e.g. an SSM port forward) instead of its private endpoint")
+
+	var to string
+	backup := &cobra.Command{
+		Use:   "backup [--to FILE|s3://BUCKET/KEY]",
+		Short: "pg_dump (custom format) the database, verify it reads back, and checksum it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			env, err := loadDeployEnv(ctx, "DBAdminSecretARN", "DBName")
+			if err != nil {
+				return err
+			}
+			conn, err := adminConn(ctx, env, via)
+			if err != nil {
+				return err
+			}
+			if to == "" {
+				to = fmt.Sprintf("%s-%s.dump", env.cfg.Env, time.Now().UTC().Format("20060102T150405Z"))
+			}
+			local, upload := to, strings.HasPrefix(to, "s3://")
+			if upload {
+				dir, err := os.MkdirTemp("", "kmdeploy-db-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				local = filepath.Join(dir, filepath.Base(to))
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "dumping %s ...\n", conn)
+			res, err := dbbackup.Backup(ctx, dbbackup.Tools{}, conn, local)
+			if err != nil {
+				return err
+			}
+			if upload {
+				if err := uploadDump(ctx, s3.NewFromConfig(env.aws, pathStyle(env.aws)), local, to); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(out, "backup %s: %s, %d entries, sha256 %s, took %s\n", to, humanBytes(res.Bytes), res.Entries, res.SHA256, res.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	backup.Flags().StringVar(&to, "to", "", "where to write the dump: a file (default <env>-<time>.dump) or s3://bucket/key")
+
+	var from, targetDB string
+	var force bool
+	restore := &cobra.Command{
+		Use:   "restore --from FILE|s3://BUCKET/KEY [--target-db NAME] [--force]",
+		Short: "Restore a dump into an empty database, creating the app role with its stored password first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if from == "" {
+				return &ExitError{Code: 2, Err: fmt.Errorf("--from is required: the dump file or s3:// object written by `kmdeploy db backup`")}
+			}
+			env, err := loadDeployEnv(ctx, "DBAdminSecretARN", "DBAppSecretARN", "DBName")
+			if err != nil {
+				return err
+			}
+			conn, err := adminConn(ctx, env, via)
+			if err != nil {
+				return err
+			}
+			if targetDB != "" {
+				conn.DBName = targetDB
+			}
+			app, err := dbsecret.Read(ctx, secretsmanager.NewFromConfig(env.aws), env.res.DBAppSecretARN)
+			if err != nil {
+				return err
+			}
+			local := from
+			if strings.HasPrefix(from, "s3://") {
+				dir, err := os.MkdirTemp("", "kmdeploy-db-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				local = filepath.Join(dir, filepath.Base(from))
+				if err := downloadDump(ctx, s3.NewFromConfig(env.aws, pathStyle(env.aws)), from, local); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "restoring %s into %s ...\n", from, conn)
+			res, err := dbbackup.Restore(ctx, dbbackup.Tools{}, dbbackup.RestoreOptions{
+				From: local, Target: conn, App: dbbackup.AppRole{Name: app.Username, Password: app.Password}, AllowNonEmpty: force,
+			})
+			if err != nil {
+				return err
+			}
+			if force {
+				fmt.Fprintln(out, "--force: existing objects were replaced by the dump's")
+			}
+			fmt.Fprintf(out, "restored %s (sha256 %s): %d tables, role %s ready, took %s\n", humanBytes(res.Bytes), res.SHA256, res.Tables, app.Username, res.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	restore.Flags().StringVar(&from, "from", "", "the dump: a file or s3://bucket/key written by db backup (its .sha256 must be beside it)")
+	restore.Flags().StringVar(&targetDB, "target-db", "", "database to restore into (default: the environment's database name)")
+	restore.Flags().BoolVar(&force, "force", false, "restore over a database that already has tables (its objects are dropped first)")
+
+	db.AddCommand(backup, restore)
+	return db
+}
+
+// adminConn is the admin role's connection from the secret store, optionally through a tunnel.
+func adminConn(ctx context.Context, env *deployEnv, via string) (dbbackup.Conn, error) {
+	creds, err := dbsecret.Read(ctx, secretsmanager.NewFromConfig(env.aws), env.res.DBAdminSecretARN)
+	if err != nil {
+		return dbbackup.Conn{}, err
+	}
+	conn := dbbackup.Conn{Host: creds.Host, Port: creds.Port, DBName: env.res.DBName, User: creds.Username, Password: creds.Password}
+	if via != "" {
+		host, port, err := net.SplitHostPort(via)
+		if err != nil {
+			return conn, &ExitError{Code: 2, Err: fmt.Errorf("--via %q: expected HOST:PORT of a tunnel to the database, e.g. 127.0.0.1:15432", via)}
+		}
+		conn.Host = host
+		if conn.Port, err = strconv.Atoi(port); err != nil {
+			return conn, &ExitError{Code: 2, Err: fmt.Errorf("--via %q: the port is not a number", via)}
+		}
+	}
+	if conn.Host == "" {
+		return conn, fmt.Errorf("the admin secret %s has no host: pass --via HOST:PORT", env.res.DBAdminSecretARN)
+	}
+	return conn, nil
+}
+
+func splitS3URL(u string) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(u, "s3://")
+	bucket, key, found := strings.Cut(rest, "/")
+	if !ok || !found || bucket == "" || key == "" {
+		return "", "", fmt.Errorf("%q is not s3://BUCKET/KEY", u)
+	}
+	return bucket, key, nil
+}
+
+// uploadDump puts the dump and its checksum file side by side, as restore expects them.
+func uploadDump(ctx context.Context, client *s3.Client, local, dest string) error {
+	bucket, key, err := splitS3URL(dest)
+	if err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", ".sha256"} {
+		f, err := os.Open(local + suffix)
+		if err != nil {
+			return err
+		}
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + suffix), Body: f, ServerSideEncryption: "AES256"})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("uploading to s3://%s/%s: %w", bucket, key+suffix, err)
+		}
+	}
+	return nil
+}
+
+func downloadDump(ctx context.Context, client *s3.Client, src, local string) error {
+	bucket, key, err := splitS3URL(src)
+	if err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", ".sha256"} {
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + suffix)})
+		if err != nil {
+			return fmt.Errorf("downloading s3://%s/%s: %w", bucket, key+suffix, err)
+		}
+		f, err := os.Create(local + suffix)
+		if err == nil {
+			_, err = io.Copy(f, obj.Body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		obj.Body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathStyle addresses buckets by path when an endpoint override (the local emulation)
+// is in use, since virtual-host names do not resolve there.
+func pathStyle(cfg aws.Config) func(*s3.Options) {
+	return func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"github.com/knowmetools/km-release/internal/terraform"
+)
+
+// TerraformOptions returns how to run Terraform for the environment. Backend
+// requirements (KM_TF_STATE_BUCKET for s3) are checked here rather than in Load, so
+// commands that never run Terraform do not need them. The S3 endpoint comes from
+// AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (a local emulation); Progress is left
+// for the caller to set.
+func (c *Config) TerraformOptions() (terraform.Options, error) {
+	t := c.Terraform
+	var probs problems
+	b := terraform.Backend{Kind: t.Backend}
+	switch t.Backend {
+	case "s3":
+		if t.StateBucket == "" {
+			probs.add("KM_TF_STATE_BUCKET", "not set; expected the S3 bucket holding Terraform state (required with KM_TF_BACKEND=s3; use KM_TF_BACKEND=local for local state)")
+		}
+		b.Bucket, b.Key, b.Region = t.StateBucket, t.StateKey, t.StateRegion
+		get := func(k string) string { v, _ := c.env.Lookup(k); return v }
+		b.Endpoint = get("AWS_ENDPOINT_URL_S3")
+		if base := get("AWS_ENDPOINT_URL"); base != "" {
+			if b.Endpoint == "" {
+				b.Endpoint = base
+			}
+			b.STSEndpoint = firstNonEmpty(get("AWS_ENDPOINT_URL_STS"), base)
+			b.IAMEndpoint = firstNonEmpty(get("AWS_ENDPOINT_URL_IAM"), base)
+		}
+	case "local":
+		b.LocalDir = t.LocalStateDir
+	}
+	if err := probs.err(); err != nil {
+		return terraform.Options{}, err
+	}
+	return terraform.Options{
+		Binary:      t.Binary,
+		Dir:         t.Dir,
+		Workspace:   c.Env,
+		Backend:     b,
+		Env:         c.Environ(),
+		Redact:      c.Redactor(),
+		LockTimeout: c.Timeouts.TerraformLock,
+	}, nil
+}
+
+// Guard returns the destroy/replace guard for the environment: the built-in
+// stateful types, KM_PROTECTED_RESOURCES, and the addresses the user allows
+// (--allow-destroy).
+func (c *Config) Guard(allow []string) terraform.Guard {
+	return terraform.Guard{Addresses: c.ProtectedResources, Allow: allow}
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
