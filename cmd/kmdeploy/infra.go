@@ -24,7 +24,7 @@ func newInfraCmd() *cobra.Command {
 		Use:   "infra",
 		Short: "Plan, apply, inspect and check the environment's infrastructure (Terraform workspace KM_ENV)",
 	}
-	cmd.AddCommand(newInfraPlanCmd(), newInfraApplyCmd(), newInfraOutputCmd(), newInfraDriftCmd())
+	cmd.AddCommand(newInfraPlanCmd(), newInfraApplyCmd(), newInfraOutputCmd(), newInfraDriftCmd(), newInfraForgetCmd(), newInfraAdoptCmd())
 	return cmd
 }
 

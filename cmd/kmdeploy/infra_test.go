@@ -100,3 +100,27 @@ func TestInfraCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("secret leaked:\n%s", allOutput.String())
 	}
 }
+
+func TestInfraForgetAndAdoptNeedConfirmation(t *testing.T) {
+	env := infraEnv(t)
+	if _, errOut, code := kmdeploy(t, env, "infra", "apply", "--auto-plan"); code != 0 {
+		t.Fatalf("apply: code %d\n%s", code, errOut)
+	}
+	_, errOut, code := kmdeploy(t, env, "infra", "forget", "terraform_data.db")
+	if code != 2 || !strings.Contains(errOut, "--confirm=terraform_data.db") {
+		t.Fatalf("forget without confirmation: code %d\n%s", code, errOut)
+	}
+	out, errOut, code := kmdeploy(t, env, "infra", "forget", "terraform_data.db", "--confirm=terraform_data.db")
+	if code != 0 || !strings.Contains(out, "still exists") {
+		t.Fatalf("forget: code %d\n%s%s", code, out, errOut)
+	}
+	// The next plan would create it again: Terraform no longer knows it.
+	out, _, _ = kmdeploy(t, env, "infra", "plan")
+	if !strings.Contains(out, "+   terraform_data.db (create)") {
+		t.Fatalf("plan after forget:\n%s", out)
+	}
+	out, errOut, code = kmdeploy(t, env, "infra", "adopt", "terraform_data.db", "0d3c1b7a-9f0e-4a55-8c1d-2b6e7f8a9c10", "--confirm=terraform_data.db")
+	if code != 0 || !strings.Contains(out, "now manages") {
+		t.Fatalf("adopt: code %d\n%s%s", code, out, errOut)
+	}
+}

@@ -1,0 +1,276 @@
+# The migration hook (CodeDeploy lifecycle hook: runs the migrate task on the new task
+# definition, waits for it, reports the result) and the background jobs (scheduled: runs
+# the jobs task on the revision the service runs now, waits, checks the exit code).
+# Both run outside the VPC: they only call AWS APIs.
+
+locals {
+  lambda_dist_dir = coalesce(var.lambda_dist_dir, "${path.module}/../dist/lambdas")
+  migrate_zip     = "${local.lambda_dist_dir}/migrate-${var.lambda_architecture}.zip"
+  jobs_zip        = "${local.lambda_dist_dir}/jobs-${var.lambda_architecture}.zip"
+
+  migrate_function_name = "${local.name}-migrate"
+  jobs_function_name    = "${local.name}-jobs"
+
+  task_family_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.task_family}:*"
+  cluster_tasks   = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.main.name}/*"
+
+  # What both functions need to run a one-off task like the service's.
+  task_launch_environment = {
+    CLUSTER          = aws_ecs_cluster.main.name
+    SUBNETS          = join(",", local.private_subnet_ids)
+    SECURITY_GROUPS  = aws_security_group.tasks.id
+    CONTAINER_NAME   = var.container_name
+    ASSIGN_PUBLIC_IP = tostring(local.task_assign_public_ip) # "true"/"false", parsed as a bool
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# ---- Migration hook ------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "migrate" {
+  name              = "/aws/lambda/${local.migrate_function_name}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_iam_role" "migrate" {
+  name               = "${local.name}-migrate-lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "migrate" {
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.migrate.arn}:*"]
+  }
+  statement {
+    sid       = "ReadDeployment"
+    actions   = ["codedeploy:GetDeployment"]
+    resources = [local.deployment_group_arn]
+  }
+  statement {
+    sid       = "ReadRevision"
+    actions   = ["codedeploy:GetApplicationRevision"]
+    resources = [aws_codedeploy_app.api.arn]
+  }
+  statement {
+    sid       = "ReportHookStatus"
+    actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    resources = [local.deployment_group_arn]
+  }
+  statement {
+    sid       = "DescribeTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
+  }
+  statement {
+    sid       = "RunMigrationTask"
+    actions   = ["ecs:RunTask"]
+    resources = [local.task_family_arn]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+  statement {
+    sid       = "TagOwnTasks"
+    actions   = ["ecs:TagResource"]
+    resources = [local.cluster_tasks]
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+  statement {
+    sid       = "WatchMigrationTask"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = [local.cluster_tasks]
+  }
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+  statement {
+    sid       = "ReadTaskLogs"
+    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "migrate" {
+  name   = "migrate-hook"
+  role   = aws_iam_role.migrate.id
+  policy = data.aws_iam_policy_document.migrate.json
+}
+
+resource "aws_lambda_function" "migrate" {
+  function_name    = local.migrate_function_name
+  description      = "CodeDeploy ${var.migration_hook_event} hook: runs database migrations on the new API version"
+  role             = aws_iam_role.migrate.arn
+  filename         = local.migrate_zip
+  source_code_hash = filebase64sha256(local.migrate_zip)
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda_architecture]
+  memory_size      = 128
+  timeout          = var.migrate_timeout_seconds
+
+  environment {
+    variables = merge(local.task_launch_environment, {
+      MIGRATE_COMMAND = var.migrate_command
+    })
+  }
+
+  depends_on = [aws_cloudwatch_log_group.migrate, aws_iam_role_policy.migrate]
+}
+
+# ---- Background jobs -----------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "jobs" {
+  name              = "/aws/lambda/${local.jobs_function_name}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_iam_role" "jobs" {
+  name               = "${local.name}-jobs-lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "jobs" {
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.jobs.arn}:*"]
+  }
+  statement {
+    sid       = "ReadService"
+    actions   = ["ecs:DescribeServices"]
+    resources = [aws_ecs_service.api.id]
+  }
+  statement {
+    sid       = "DescribeTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
+  }
+  statement {
+    sid       = "RunJobsTask"
+    actions   = ["ecs:RunTask"]
+    resources = [local.task_family_arn]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+  statement {
+    sid       = "TagOwnTasks"
+    actions   = ["ecs:TagResource"]
+    resources = [local.cluster_tasks]
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+  statement {
+    sid       = "WatchJobsTask"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = [local.cluster_tasks]
+  }
+  statement {
+    sid       = "FindRunningJobs"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"] # ecs:ListTasks is scoped by the condition below, not by resource.
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+  statement {
+    sid       = "ReadTaskLogs"
+    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "jobs" {
+  name   = "background-jobs"
+  role   = aws_iam_role.jobs.id
+  policy = data.aws_iam_policy_document.jobs.json
+}
+
+resource "aws_lambda_function" "jobs" {
+  function_name    = local.jobs_function_name
+  description      = "Runs the API's background jobs on the version the service runs now"
+  role             = aws_iam_role.jobs.arn
+  filename         = local.jobs_zip
+  source_code_hash = filebase64sha256(local.jobs_zip)
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda_architecture]
+  memory_size      = 128
+  timeout          = var.jobs_timeout_seconds
+
+  environment {
+    variables = merge(local.task_launch_environment, {
+      SERVICE      = aws_ecs_service.api.name
+      JOBS_COMMAND = var.jobs_command
+    })
+  }
+
+  depends_on = [aws_cloudwatch_log_group.jobs, aws_iam_role_policy.jobs]
+}
+
+resource "aws_cloudwatch_event_rule" "jobs" {
+  name                = "${local.name}-jobs"
+  description         = "Schedule of the Know Me ${local.environment} background jobs"
+  schedule_expression = var.jobs_schedule
+  state               = var.jobs_enabled ? "ENABLED" : "DISABLED"
+}
+
+resource "aws_cloudwatch_event_target" "jobs" {
+  rule = aws_cloudwatch_event_rule.jobs.name
+  arn  = aws_lambda_function.jobs.arn
+
+  retry_policy {
+    # A missed run is picked up by the next tick; retrying would overlap it.
+    maximum_retry_attempts       = 0
+    maximum_event_age_in_seconds = 300
+  }
+}
+
+resource "aws_lambda_permission" "jobs_schedule" {
+  statement_id  = "AllowEventBridgeSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.jobs.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.jobs.arn
+}
