@@ -16,6 +16,13 @@
 //	emu.Faults()              // failure injection (throttling, delays, next ECS task outcome)
 //	emu.CodeDeploy()          // *codedeploy.Server: hook failure/timeout injection
 //	emu.Reset(ctx)            // moto reset API + emulation state, for isolation between tests
+//
+// Additions: emu.MotoURL() (moto itself, diagnostics); emu.Faults().Calls(service, op);
+// Options.TaskRunner (TaskRunner, TaskRun, ContainerRun, TaskOutcome, ContainerExit,
+// SimulatedRunner), Options.Install / HookTimeout / DeploymentStepDelay / DeploymentMinute
+// (CodeDeploy timings), Options.TaskStepDelay, Options.Logf; ErrMotoMissing; the
+// constants DefaultRegion, AccountID, AccessKeyID, SecretAccessKey. docs/emulation.md
+// describes what is emulated.
 package awsemu
 
 import (
