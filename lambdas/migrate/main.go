@@ -1,0 +1,27 @@
+// Command migrate is the CodeDeploy lifecycle hook Lambda that runs database
+// migrations before a new API version takes traffic.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/knowmetools/km-release/lambdas/migrate/hook"
+)
+
+func main() {
+	ctx := context.Background()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatalf("load AWS configuration: %v", err)
+	}
+	h, err := hook.NewHandler(ctx, envconfig.OsLookuper(), awsCfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.StartHandlerWithContext(ctx, h)
+}
