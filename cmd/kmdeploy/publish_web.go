@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/internal/webpublish"
+)
+
+func init() { register(newPublishWebCmd) }
+
+// publishWebFlags are the command line of publish-web; options turns them into the
+// library's options once the environment's resources are known.
+type publishWebFlags struct {
+	dir                string
+	dryRun             bool
+	noWait             bool
+	keep               int
+	version            string
+	concurrency        int
+	hashedCacheControl string
+	entryCacheControl  string
+	otherCacheControl  string
+}
+
+func (f *publishWebFlags) options(res *config.Resources, waitTimeout time.Duration, log io.Writer) (webpublish.Options, error) {
+	if f.keep < 0 {
+		return webpublish.Options{}, &ExitError{Code: 2, Err: fmt.Errorf("--keep %d: give the number of previous releases whose files stay (0 or more)", f.keep)}
+	}
+	keep := f.keep
+	if keep == 0 {
+		keep = -1 // the library's "none"; its 0 means the default
+	}
+	policy := webpublish.DefaultPolicy()
+	policy.HashedCacheControl = f.hashedCacheControl
+	policy.EntryCacheControl = f.entryCacheControl
+	policy.OtherCacheControl = f.otherCacheControl
+	if err := policy.Validate(); err != nil {
+		return webpublish.Options{}, &ExitError{Code: 2, Err: err}
+	}
+	return webpublish.Options{
+		Dir:            f.dir,
+		Bucket:         res.WebBucket,
+		DistributionID: res.DistributionID,
+		Version:        f.version,
+		Keep:           keep,
+		Concurrency:    f.concurrency,
+		Policy:         policy,
+		NoWait:         f.noWait,
+		WaitTimeout:    waitTimeout,
+		Log:            log,
+	}, nil
+}
+
+func newPublishWebCmd() *cobra.Command {
+	f := &publishWebFlags{}
+	cmd := &cobra.Command{
+		Use:   "publish-web --dir BUILD_DIR [--dry-run] [--no-wait] [--keep N]",
+		Short: "Publish the environment's web bundle to S3 and invalidate CloudFront (docs/web.md)",
+		Long: `Uploads the files of BUILD_DIR that differ from the bucket, content-hashed assets
+first and entry points (index.html, manifests, service worker) last; records the
+release in _releases/manifest.json; keeps the files of the previous --keep releases for
+open browser sessions and deletes older ones; invalidates the changed non-hashed paths
+in CloudFront and waits for the invalidation.
+
+The bucket and distribution come from the environment's Terraform outputs
+(web_bucket_name, cloudfront_distribution_id) or KM_WEB_BUCKET / KM_DISTRIBUTION_ID.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			// The bundle is checked before any configuration or AWS work, so a wrong
+			// --dir is reported as such even on a machine without credentials.
+			if err := webpublish.CheckDir(f.dir); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			env, err := loadDeployEnv(ctx, "WebBucket", "DistributionID")
+			if err != nil {
+				return err
+			}
+			opts, err := f.options(env.res, env.cfg.Timeouts.WebInvalidation, out)
+			if err != nil {
+				return err
+			}
+			_, s3PathStyle := env.cfg.Lookup("AWS_ENDPOINT_URL_S3")
+			s3c, cf := webpublish.NewClients(env.aws, env.aws.BaseEndpoint != nil || s3PathStyle, opts.Concurrency)
+			plan, err := webpublish.MakePlan(ctx, s3c, opts)
+			var bundleErr *webpublish.BundleError
+			var configErr *webpublish.ConfigError
+			if errors.As(err, &bundleErr) || errors.As(err, &configErr) {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if f.dryRun {
+				plan.Print(out)
+				fmt.Fprintln(out, "dry run: nothing was changed")
+				return nil
+			}
+			fmt.Fprintf(out, "publishing release %s to s3://%s: %d uploads, %d unchanged, %d deletes, %d invalidation paths\n",
+				plan.Version, opts.Bucket, len(plan.Uploads), plan.Unchanged, len(plan.Deletes), len(plan.Invalidations))
+			res, err := plan.Apply(ctx, s3c, cf)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "release %s is live: %d uploaded (%.1f MB), %d unchanged, %d pruned",
+				res.Version, res.Uploaded, float64(res.UploadedBytes)/1e6, res.Unchanged, res.Deleted)
+			if res.InvalidationID != "" {
+				fmt.Fprintf(out, ", invalidation %s %s", res.InvalidationID, res.InvalidationStatus)
+			}
+			fmt.Fprintf(out, " in %s\n", res.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dir, "dir", "", "the web build output directory (holds index.html)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be uploaded, deleted and invalidated; change nothing")
+	fl.BoolVar(&f.noWait, "no-wait", false, "do not wait for the CloudFront invalidation to complete")
+	fl.IntVar(&f.keep, "keep", webpublish.DefaultKeep, "previous releases whose files stay for open sessions (0 deletes old files at once)")
+	fl.StringVar(&f.version, "version", "", "release version recorded in the manifest (default: the bundle's content digest)")
+	fl.IntVar(&f.concurrency, "concurrency", webpublish.DefaultConcurrency, "parallel S3 requests")
+	fl.StringVar(&f.hashedCacheControl, "hashed-cache-control", webpublish.DefaultHashedCacheControl, "Cache-Control of content-hashed assets")
+	fl.StringVar(&f.entryCacheControl, "entry-cache-control", webpublish.DefaultEntryCacheControl, "Cache-Control of entry points (index.html, manifests, service worker)")
+	fl.StringVar(&f.otherCacheControl, "other-cache-control", webpublish.DefaultOtherCacheControl, "Cache-Control of other files whose names carry no hash")
+	_ = cmd.MarkFlagRequired("dir")
+	return cmd
+}
