@@ -1,0 +1,505 @@
+package rollout_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/knowmetools/km-release/internal/envfixture"
+	"github.com/knowmetools/km-release/internal/rollout"
+)
+
+func TestMain(m *testing.M) { envfixture.Main(m) }
+
+// The tests share one emulation and its "next task" faults, so they do not run in
+// parallel.
+
+// syncBuffer collects progress written while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func deployer(t testing.TB, env *envfixture.Env, out *syncBuffer) *rollout.Deployer {
+	res := env.Resources
+	return &rollout.Deployer{
+		Clients:   rollout.NewClients(env.AWS),
+		Resources: &res,
+		Out:       out,
+		// Short polls keep the tests quick; the defaults are tested by the benchmark.
+		Poll: rollout.PollSettings{Interval: 200 * time.Millisecond},
+	}
+}
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func imageOf(t testing.TB, env *envfixture.Env, td string) string {
+	t.Helper()
+	out, err := ecs.NewFromConfig(env.AWS).DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(td), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := rollout.ContainerImage(out.TaskDefinition, env.Resources.ContainerName)
+	return img
+}
+
+func mustServiceTD(t testing.TB, env *envfixture.Env) string {
+	t.Helper()
+	td, err := env.ServiceTaskDefinition(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return td
+}
+
+func mustProdTG(t testing.TB, env *envfixture.Env) string {
+	t.Helper()
+	tg, err := env.ProdTargetGroup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func TestRolloutSucceeds(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, err := env.PushImage(ctx, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	t.Logf("output:\n%s", out)
+	if err != nil {
+		t.Fatalf("rollout: %v", err)
+	}
+	if res.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Errorf("status %s", res.Status)
+	}
+	if got := mustServiceTD(t, env); got != res.TaskDefinition || got == env.InitialTaskDefinition {
+		t.Errorf("service runs %s, want the new revision %s", got, res.TaskDefinition)
+	}
+	if got := imageOf(t, env, res.TaskDefinition); got != image {
+		t.Errorf("new revision's image %s, want %s", got, image)
+	}
+	if got := mustProdTG(t, env); got != env.Resources.TargetGroupGreen {
+		t.Errorf("prod listener on %s, want green %s", got, env.Resources.TargetGroupGreen)
+	}
+	// The derived revision keeps the tags.
+	tags, err := ecs.NewFromConfig(env.AWS).DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(res.TaskDefinition), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+	if err != nil || len(tags.Tags) != 2 {
+		t.Errorf("tags of the new revision: %+v %v", tags, err)
+	}
+	for _, want := range []string{"Created deployment", env.Resources.MigrationHookEvent + ": Succeeded", "status Succeeded"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q", want)
+		}
+	}
+}
+
+func TestRolloutResolvesTagWhenAllowed(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	pinned, err := env.PushImage(ctx, "v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, digest, _ := strings.Cut(pinned, "@")
+	d := deployer(t, env, &syncBuffer{})
+	if _, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), DryRun: true}); !errors.Is(err, rollout.ErrNotPinned) {
+		t.Fatalf("tag without --allow-tag: %v", err)
+	}
+	res, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), AllowTag: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := imageOf(t, env, res.TaskDefinition); got != env.TagRef("v3")+"@"+digest {
+		t.Errorf("image %s, want the tag pinned to %s", got, digest)
+	}
+}
+
+func TestRolloutFailingMigrationRollsBack(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, err := env.PushImage(ctx, "bad-migration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first task of the deployment is the migration task run by the hook.
+	env.Emu.Faults().NextTaskExit(env.Resources.ContainerName, 3, "")
+	out := &syncBuffer{}
+	_, err = deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	t.Logf("output:\n%s", out)
+	var failed *rollout.DeploymentFailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("err = %v, want a DeploymentFailedError", err)
+	}
+	if failed.Status != cdtypes.DeploymentStatusFailed {
+		t.Errorf("status %s", failed.Status)
+	}
+	g := failed.Diagnosis
+	if len(g.FailedEvents) == 0 || g.FailedEvents[0].Event != env.Resources.MigrationHookEvent {
+		t.Errorf("failed events %+v, want %s", g.FailedEvents, env.Resources.MigrationHookEvent)
+	}
+	if !hasExit(g, 3) {
+		t.Errorf("no stopped task with exit code 3 in %+v", g.StoppedTasks)
+	}
+	if !g.RolledBack() {
+		t.Errorf("diagnosis says not rolled back: %+v", g)
+	}
+	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
+		t.Errorf("service runs %s, want the initial %s", got, env.InitialTaskDefinition)
+	}
+	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
+		t.Errorf("prod listener moved to %s", got)
+	}
+	for _, want := range []string{"Lifecycle event " + env.Resources.MigrationHookEvent + " Failed", "exit code 3", "traffic stayed on the previous revision"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("diagnostics lack %q", want)
+		}
+	}
+}
+
+func hasExit(g *rollout.Diagnosis, code int32) bool {
+	for _, st := range g.StoppedTasks {
+		for _, c := range st.Containers {
+			if c.ExitCode != nil && *c.ExitCode == code {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestRolloutReplacementFailsToStart(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	image, err := env.PushImage(ctx, "unpullable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Emu.Faults().NextTaskFailsToStart("CannotPullContainerError: pull image manifest has been retried 5 time(s)")
+	out := &syncBuffer{}
+	_, err = deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	t.Logf("output:\n%s", out)
+	var failed *rollout.DeploymentFailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("err = %v, want a DeploymentFailedError", err)
+	}
+	if !strings.Contains(out.String(), "CannotPullContainerError") {
+		t.Errorf("the stopped reason is not shown")
+	}
+	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
+		t.Errorf("service runs %s after a failed start", got)
+	}
+}
+
+// slowMigration keeps the next migration task running, so a deployment stays active.
+func slowMigration(env *envfixture.Env, d time.Duration) {
+	env.Emu.Faults().NextTaskRunsFor(d)
+}
+
+func TestConcurrentRolloutRefusedThenQueued(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	first, _ := env.PushImage(ctx, "first")
+	second, _ := env.PushImage(ctx, "second")
+	d := deployer(t, env, &syncBuffer{})
+	slowMigration(env, 3*time.Second)
+	res1, err := d.Rollout(ctx, rollout.Options{Image: first, NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Rollout(ctx, rollout.Options{Image: second})
+	var active *rollout.ActiveDeploymentError
+	if !errors.As(err, &active) || active.ID != res1.DeploymentID {
+		t.Fatalf("err = %v, want a refusal naming %s", err, res1.DeploymentID)
+	}
+	if !strings.Contains(err.Error(), "kmdeploy wait "+res1.DeploymentID) {
+		t.Errorf("refusal does not say how to follow it: %v", err)
+	}
+	res2, err := d.Rollout(ctx, rollout.Options{Image: second, WaitForActive: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("queued rollout: %v", err)
+	}
+	if got := imageOf(t, env, mustServiceTD(t, env)); got != second {
+		t.Errorf("service image %s, want %s (deployed after %s)", got, second, res2.DeploymentID)
+	}
+}
+
+func TestDetachAndReattach(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "reattach")
+	d := deployer(t, env, &syncBuffer{})
+	slowMigration(env, 3*time.Second)
+	// Ctrl-C: cancel as soon as the deployment exists.
+	waitCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		for waitCtx.Err() == nil {
+			if id, _, _ := d.ActiveDeployment(ctx); id != "" {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	_, err := d.Rollout(waitCtx, rollout.Options{Image: image})
+	var detached *rollout.DetachedError
+	if !errors.As(err, &detached) || detached.ID == "" {
+		t.Fatalf("err = %v, want DetachedError", err)
+	}
+	if !strings.Contains(err.Error(), "kmdeploy wait "+detached.ID) {
+		t.Errorf("no reattach hint: %v", err)
+	}
+	id, _, err := d.ActiveDeployment(ctx)
+	if err != nil || id != detached.ID {
+		t.Fatalf("active deployment %q (%v), want %s still running", id, err, detached.ID)
+	}
+	res, err := d.Wait(ctx, id, time.Minute)
+	if err != nil || res.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Fatalf("reattached wait: %+v %v", res, err)
+	}
+	if got := imageOf(t, env, mustServiceTD(t, env)); got != image {
+		t.Errorf("service image %s, want %s", got, image)
+	}
+}
+
+func TestRollbackInProgress(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "to-stop")
+	d := deployer(t, env, &syncBuffer{})
+	slowMigration(env, 5*time.Second)
+	res, err := d.Rollout(ctx, rollout.Options{Image: image, NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := d.Rollback(ctx, rollout.RollbackOptions{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if rb.StoppedDeployment != res.DeploymentID {
+		t.Errorf("stopped %q, want %s", rb.StoppedDeployment, res.DeploymentID)
+	}
+	info, err := codedeploy.NewFromConfig(env.AWS).GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(res.DeploymentID)})
+	if err != nil || info.DeploymentInfo.Status != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment after rollback: %+v %v", info, err)
+	}
+	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
+		t.Errorf("service runs %s, want %s", got, env.InitialTaskDefinition)
+	}
+	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
+		t.Errorf("prod listener on %s", got)
+	}
+}
+
+func TestRollbackAfterSuccess(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "v2")
+	d := deployer(t, env, &syncBuffer{})
+	if _, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := d.Rollback(ctx, rollout.RollbackOptions{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if rb.Deployment == nil || rb.TaskDefinition != env.InitialTaskDefinition {
+		t.Fatalf("rollback %+v, want a deployment of %s", rb, env.InitialTaskDefinition)
+	}
+	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
+		t.Errorf("service runs %s, want %s", got, env.InitialTaskDefinition)
+	}
+	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
+		t.Errorf("prod listener on %s, want blue again", got)
+	}
+}
+
+func TestRunTaskExitCodes(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	out := &syncBuffer{}
+	d := deployer(t, env, out)
+	opts := &rollout.RunTaskOptions{Command: []string{"migrate"}, Poll: 100 * time.Millisecond}
+
+	res, err := d.RunTask(ctx, *opts)
+	if err != nil || res.Err() != nil || res.ExitCode() == nil || *res.ExitCode() != 0 {
+		t.Fatalf("clean run: %+v %v", res, err)
+	}
+	env.Emu.Faults().NextTaskExit(env.Resources.ContainerName, 7, "")
+	res, err = d.RunTask(ctx, *opts)
+	if err != nil || res.ExitCode() == nil || *res.ExitCode() != 7 || res.Err() == nil {
+		t.Fatalf("exit 7: %+v %v", res, err)
+	}
+	env.Emu.Faults().NextTaskFailsToStart("ResourceInitializationError: unable to pull secrets")
+	res, err = d.RunTask(ctx, *opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode() != nil || res.Err() == nil || !strings.Contains(res.Err().Error(), "ResourceInitializationError") {
+		t.Fatalf("failed start: %+v %v", res, res.Err())
+	}
+	if !strings.Contains(out.String(), "Started task") || !strings.Contains(out.String(), "\n| ") {
+		t.Errorf("output:\n%s", out)
+	}
+	t.Logf("output:\n%s", out)
+	if _, err := d.RunTask(ctx, rollout.RunTaskOptions{}); err == nil {
+		t.Error("no command accepted")
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "dry")
+	before, err := env.TaskDefinitionCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, DryRun: true})
+	if err != nil || !res.DryRun {
+		t.Fatalf("dry run: %+v %v", res, err)
+	}
+	after, _ := env.TaskDefinitionCount(ctx)
+	if after != before {
+		t.Errorf("dry run registered a revision: %d -> %d", before, after)
+	}
+	list, err := codedeploy.NewFromConfig(env.AWS).ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+		ApplicationName: aws.String(env.Resources.CodeDeployApp), DeploymentGroupName: aws.String(env.Resources.CodeDeployGroup)})
+	if err != nil || len(list.Deployments) != 0 {
+		t.Errorf("deployments after a dry run: %v %v", list.Deployments, err)
+	}
+	for _, want := range []string{"~ containerDefinitions[0].image:", image, "version: ", "TaskDefinition:", env.Resources.MigrateFunction} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "throttled")
+	f := env.Emu.Faults()
+	callsBefore := f.Calls("codedeploy", "GetDeployment")
+	// More throttles than one SDK call retries (3 attempts), so the waiter's own
+	// backoff has to carry on too.
+	f.Throttle("codedeploy", "GetDeployment", 8)
+	f.Throttle("codedeploy", "CreateDeployment", 1)
+	f.Throttle("ecs", "DescribeServices", 1)
+	out := &syncBuffer{}
+	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("rollout under throttling: %v\n%s", err, out)
+	}
+	if res.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Errorf("status %s", res.Status)
+	}
+	if calls := f.Calls("codedeploy", "GetDeployment") - callsBefore; calls < 9 {
+		t.Errorf("GetDeployment called %d times, want the 8 throttled calls retried", calls)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "status")
+	d := deployer(t, env, &syncBuffer{})
+	res, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Status(ctx, rollout.StatusOptions{WebVersion: func(context.Context) (string, error) { return "web-abc123", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, digest, _ := strings.Cut(image, "@")
+	if st.TaskDefinition != res.TaskDefinition || st.Image != image || st.ImageDigest != digest || st.WebVersion != "web-abc123" {
+		t.Errorf("status %+v", st)
+	}
+	if len(st.Deployments) != 1 || st.Deployments[0].ID != res.DeploymentID || st.Deployments[0].Status != "Succeeded" {
+		t.Errorf("deployments %+v", st.Deployments)
+	}
+	var text, js bytes.Buffer
+	if err := st.WriteText(&text); err != nil || !strings.Contains(text.String(), res.DeploymentID) {
+		t.Errorf("text:\n%s", text.String())
+	}
+	if err := st.WriteJSON(&js); err != nil || !strings.Contains(js.String(), fmt.Sprintf("%q", digest)) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}
+
+func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, _ := env.PushImage(ctx, "slow")
+	d := deployer(t, env, &syncBuffer{})
+	slowMigration(env, 4*time.Second)
+	_, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Second})
+	var timeout *rollout.TimeoutError
+	if !errors.As(err, &timeout) || !strings.Contains(err.Error(), "kmdeploy wait "+timeout.ID) {
+		t.Fatalf("err = %v, want a TimeoutError with a reattach hint", err)
+	}
+	res, err := d.Wait(ctx, timeout.ID, time.Minute)
+	if err != nil || res.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Fatalf("the deployment did not go on after the timeout: %+v %v", res, err)
+	}
+}
+
+func TestWaitUnknownDeployment(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	_, err := deployer(t, env, &syncBuffer{}).Wait(testContext(t), "d-NOSUCH123", time.Minute)
+	var cerr *rollout.ConfigError
+	if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	missing := env.Emu.RegistryHost() + "/" + env.Repository + "@sha256:" + strings.Repeat("0", 64)
+	before, _ := env.TaskDefinitionCount(ctx)
+	_, err := deployer(t, env, &syncBuffer{}).Rollout(ctx, rollout.Options{Image: missing})
+	var cerr *rollout.ConfigError
+	if !errors.As(err, &cerr) || !errors.Is(err, rollout.ErrImageNotFound) {
+		t.Fatalf("err = %v, want ErrImageNotFound", err)
+	}
+	if after, _ := env.TaskDefinitionCount(ctx); after != before {
+		t.Errorf("a revision was registered for a missing image")
+	}
+}

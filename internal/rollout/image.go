@@ -1,0 +1,156 @@
+package rollout
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// ErrNotPinned is returned for an image reference without a digest when tags are not
+// allowed: a tag can move between the check and the deployment, a digest cannot.
+var ErrNotPinned = errors.New("image is not pinned by digest")
+
+// ImageRef is a parsed image reference.
+type ImageRef struct {
+	ref name.Reference
+}
+
+// ParseImage parses ref. Loopback registries are plain HTTP (local registries and the
+// emulation), every other registry is HTTPS.
+func ParseImage(ref string) (ImageRef, error) {
+	var opts []name.Option
+	if isLoopbackRegistry(ref) {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(strings.TrimSpace(ref), opts...)
+	if err != nil {
+		return ImageRef{}, fmt.Errorf("image %q is not a valid image reference (want REGISTRY/REPOSITORY@sha256:DIGEST): %w", ref, err)
+	}
+	return ImageRef{ref: r}, nil
+}
+
+// Pinned reports whether the reference names a digest.
+func (i ImageRef) Pinned() bool {
+	_, ok := i.ref.(name.Digest)
+	return ok
+}
+
+// Registry is the registry host of the reference.
+func (i ImageRef) Registry() string { return i.ref.Context().RegistryStr() }
+
+// String is the reference as given (normalised by go-containerregistry only in that
+// digest and tag forms stay as written).
+func (i ImageRef) String() string { return i.ref.String() }
+
+// isLoopbackRegistry tells whether ref's registry host is 127.0.0.1, ::1 or localhost.
+func isLoopbackRegistry(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ecrHost matches an ECR private registry host.
+var ecrHost = regexp.MustCompile(`^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+
+// Resolver turns an image tag into the digest the registry serves for it.
+type Resolver struct {
+	// ECR, when set, provides registry credentials for ECR registries and for the
+	// registry GetAuthorizationToken names as its proxy endpoint.
+	ECR *ecr.Client
+}
+
+// Resolve returns ref pinned to the digest the registry serves now. A reference already
+// pinned is returned unchanged without contacting the registry.
+func (r Resolver) Resolve(ctx context.Context, ref ImageRef) (ImageRef, error) {
+	if ref.Pinned() {
+		return ref, nil
+	}
+	auth, err := r.auth(ctx, ref.Registry())
+	if err != nil {
+		return ImageRef{}, err
+	}
+	desc, err := remote.Head(ref.ref, remote.WithContext(ctx), remote.WithAuth(auth))
+	if err != nil {
+		return ImageRef{}, fmt.Errorf("resolve %s to a digest: %w", ref, err)
+	}
+	// Keep the tag for readers and add the digest that ECS will actually pull.
+	pinned, err := ParseImage(ref.String() + "@" + desc.Digest.String())
+	if err != nil {
+		return ImageRef{}, err
+	}
+	return pinned, nil
+}
+
+// ErrImageNotFound is a reference the registry says it does not have.
+var ErrImageNotFound = errors.New("image not found in the registry")
+
+// Check asks the registry whether ref exists. It returns ErrImageNotFound when the
+// registry says no, and another error when it cannot tell (unreachable, no access).
+func (r Resolver) Check(ctx context.Context, ref ImageRef) error {
+	auth, err := r.auth(ctx, ref.Registry())
+	if err != nil {
+		return err
+	}
+	_, err = remote.Head(ref.ref, remote.WithContext(ctx), remote.WithAuth(auth))
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%w: %s (was it pushed? check the digest)", ErrImageNotFound, ref)
+	}
+	if err != nil {
+		return fmt.Errorf("check %s in the registry: %w", ref, err)
+	}
+	return nil
+}
+
+func (r Resolver) auth(ctx context.Context, registry string) (authn.Authenticator, error) {
+	if r.ECR == nil {
+		return authn.Anonymous, nil
+	}
+	out, err := r.ECR.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		if ecrHost.MatchString(registry) {
+			return nil, fmt.Errorf("get ECR credentials for %s: %w", registry, err)
+		}
+		return authn.Anonymous, nil
+	}
+	for _, d := range out.AuthorizationData {
+		endpoint := aws.ToString(d.ProxyEndpoint)
+		host := endpoint
+		if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		if host != registry && !ecrHost.MatchString(registry) {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(aws.ToString(d.AuthorizationToken))
+		if err != nil {
+			return nil, fmt.Errorf("decode ECR authorization token: %w", err)
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return nil, errors.New("decode ECR authorization token: not USER:PASSWORD")
+		}
+		return &authn.Basic{Username: user, Password: pass}, nil
+	}
+	return authn.Anonymous, nil
+}

@@ -1,0 +1,340 @@
+// Package rollout ships a new API image to the ECS service through a CodeDeploy
+// blue/green deployment: it derives the new task definition revision, creates the
+// deployment with an AppSpec, follows it with live progress, explains failures, and
+// rolls back. It also reports what the service runs (Status) and runs one-off tasks.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/knowmetools/km-release/internal/appspec"
+	"github.com/knowmetools/km-release/internal/config"
+)
+
+// Clients are the AWS clients a Deployer uses.
+type Clients struct {
+	ECS        *ecs.Client
+	CodeDeploy *codedeploy.Client
+	Logs       *cloudwatchlogs.Client
+	ECR        *ecr.Client
+	ELB        *elbv2.Client
+}
+
+// NewClients builds every client from one aws.Config, so AWS_ENDPOINT_URL and the
+// default credential chain apply to all of them.
+func NewClients(cfg aws.Config) Clients {
+	return Clients{
+		ECS:        ecs.NewFromConfig(cfg),
+		CodeDeploy: codedeploy.NewFromConfig(cfg),
+		Logs:       cloudwatchlogs.NewFromConfig(cfg),
+		ECR:        ecr.NewFromConfig(cfg),
+		ELB:        elbv2.NewFromConfig(cfg),
+	}
+}
+
+// Deployer rolls out one environment's API service.
+type Deployer struct {
+	Clients
+	// Resources name the environment's service, CodeDeploy group, hooks and logs.
+	Resources *config.Resources
+	// Out receives progress and diagnostics; nil discards them.
+	Out io.Writer
+	// Poll tunes how deployments are followed; zero values take the defaults.
+	Poll PollSettings
+}
+
+func (d *Deployer) out() io.Writer {
+	if d.Out == nil {
+		return io.Discard
+	}
+	return d.Out
+}
+
+// Options are the choices of one rollout.
+type Options struct {
+	// Image is the new API image, pinned by digest unless AllowTag.
+	Image string
+	// AllowTag accepts a tag; it is resolved to a digest through the registry when the
+	// registry answers, and used as is (with a warning) otherwise.
+	AllowTag bool
+	// DryRun prints the task definition diff and the AppSpec, and changes nothing.
+	DryRun bool
+	// WaitForActive queues behind a deployment already active for the group instead
+	// of refusing.
+	WaitForActive bool
+	// NoWait returns once the deployment is created.
+	NoWait bool
+	// Timeout bounds the wait for the deployment's end; 0 waits as long as it takes.
+	// When it expires the deployment keeps running in AWS.
+	Timeout time.Duration
+}
+
+// Result describes a deployment the Deployer created or followed.
+type Result struct {
+	DeploymentID   string
+	TaskDefinition string // ARN of the revision deployed
+	Image          string
+	Status         cdtypes.DeploymentStatus
+	// Detected is when the waiter saw the final status; CompleteTime is when
+	// CodeDeploy says the deployment ended. Their difference is the detection latency.
+	Detected     time.Time
+	CompleteTime time.Time
+	DryRun       bool
+}
+
+// Plan is what a rollout would do: the current and new task definitions and the AppSpec.
+type Plan struct {
+	Current     *ecstypes.TaskDefinition
+	CurrentTags []ecstypes.Tag
+	Register    *ecs.RegisterTaskDefinitionInput
+	Changes     []Change
+	Image       ImageRef
+	Warnings    []string
+}
+
+// Rollout registers the new task definition revision, creates the deployment and,
+// unless opts.NoWait, waits for its end. A failed deployment returns a
+// *DeploymentFailedError that carries the diagnosis.
+func (d *Deployer) Rollout(ctx context.Context, opts Options) (*Result, error) {
+	if err := d.checkResources(); err != nil {
+		return nil, err
+	}
+	plan, err := d.Plan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintln(d.out(), "warning:", w)
+	}
+	fmt.Fprintf(d.out(), "Task definition %s, container %s:\n%s", aws.ToString(plan.Current.TaskDefinitionArn), d.Resources.ContainerName, FormatChanges(plan.Changes))
+	if opts.DryRun {
+		spec, err := d.AppSpec(aws.ToString(plan.Register.Family) + ":<new revision>")
+		if err != nil {
+			return nil, err
+		}
+		body, err := spec.Render(appspec.YAML)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(d.out(), "AppSpec:\n%s", body)
+		if id, status, err := d.ActiveDeployment(ctx); err == nil && id != "" {
+			fmt.Fprintf(d.out(), "Note: deployment %s is %s; a rollout now would be refused (or wait with --wait-for-active).\n", id, status)
+		}
+		fmt.Fprintln(d.out(), "Dry run: nothing registered, no deployment created.")
+		return &Result{Image: plan.Image.String(), DryRun: true}, nil
+	}
+	if err := d.checkActive(ctx, opts.WaitForActive, opts.Timeout); err != nil {
+		return nil, err
+	}
+	reg, err := d.ECS.RegisterTaskDefinition(ctx, plan.Register)
+	if err != nil {
+		return nil, fmt.Errorf("register task definition %s: %w", aws.ToString(plan.Register.Family), err)
+	}
+	newARN := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+	fmt.Fprintf(d.out(), "Registered %s\n", newARN)
+	res, err := d.deploy(ctx, newARN, fmt.Sprintf("kmdeploy rollout %s", plan.Image), opts.NoWait, opts.Timeout)
+	if res != nil {
+		res.Image = plan.Image.String()
+	}
+	return res, err
+}
+
+// Plan resolves the image and derives the new task definition without changing anything.
+func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
+	if strings.TrimSpace(opts.Image) == "" {
+		return nil, &ConfigError{Err: errors.New("no image given: pass --image REGISTRY/REPOSITORY@sha256:DIGEST")}
+	}
+	ref, err := ParseImage(opts.Image)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	plan := &Plan{Image: ref}
+	resolver := Resolver{ECR: d.ECR}
+	if ref.Pinned() {
+		// A mistyped digest would otherwise only show as CannotPullContainerError
+		// minutes into the deployment.
+		if err := resolver.Check(ctx, ref); errors.Is(err, ErrImageNotFound) {
+			return nil, &ConfigError{Err: err}
+		} else if err != nil {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("could not verify the image exists: %v", err))
+		}
+	} else {
+		if !opts.AllowTag {
+			return nil, &ConfigError{Err: fmt.Errorf("%w: %s; pass REPOSITORY@sha256:DIGEST, or --allow-tag to resolve the tag through the registry", ErrNotPinned, opts.Image)}
+		}
+		pinned, err := resolver.Resolve(ctx, ref)
+		if err != nil {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("deploying tag %s unpinned: %v", ref, err))
+		} else {
+			fmt.Fprintf(d.out(), "Resolved %s to %s\n", ref, pinned)
+			plan.Image = pinned
+		}
+	}
+	current, tags, err := d.currentTaskDefinition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan.Current, plan.CurrentTags = current, tags
+	plan.Register, err = DeriveTaskDefinition(current, tags, d.Resources.ContainerName, plan.Image.String())
+	if err != nil {
+		return nil, err
+	}
+	plan.Changes, err = DiffTaskDefinition(current, tags, plan.Register)
+	if err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// AppSpec is the AppSpec of a deployment of taskDefinition to the service, with the
+// migration hook where the infrastructure puts it.
+func (d *Deployer) AppSpec(taskDefinition string) (*appspec.AppSpec, error) {
+	var hooks []appspec.Hook
+	if d.Resources.MigrateFunction != "" {
+		event := d.Resources.MigrationHookEvent
+		if event == "" {
+			event = appspec.BeforeInstall
+		}
+		hooks = append(hooks, appspec.Hook{Event: event, Function: d.Resources.MigrateFunction})
+	}
+	spec, err := appspec.New(appspec.ECSService{
+		TaskDefinition: taskDefinition,
+		ContainerName:  d.Resources.ContainerName,
+		ContainerPort:  d.Resources.ContainerPort,
+		Hooks:          hooks,
+	})
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("build AppSpec: %w", err)}
+	}
+	return spec, nil
+}
+
+// deploy creates a deployment of taskDefinition and follows it unless noWait.
+func (d *Deployer) deploy(ctx context.Context, taskDefinition, description string, noWait bool, timeout time.Duration) (*Result, error) {
+	spec, err := d.AppSpec(taskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := spec.Revision(appspec.YAML)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+		ApplicationName:     aws.String(d.Resources.CodeDeployApp),
+		DeploymentGroupName: aws.String(d.Resources.CodeDeployGroup),
+		Revision:            rev,
+		Description:         aws.String(description),
+	})
+	if err != nil {
+		var limit *cdtypes.DeploymentLimitExceededException
+		if errors.As(err, &limit) {
+			// Another rollout won the race between our check and CreateDeployment.
+			id, _, _ := d.ActiveDeployment(ctx)
+			return nil, &ActiveDeploymentError{ID: id, Group: d.Resources.CodeDeployGroup}
+		}
+		return nil, fmt.Errorf("create deployment in %s/%s: %w", d.Resources.CodeDeployApp, d.Resources.CodeDeployGroup, err)
+	}
+	id := aws.ToString(out.DeploymentId)
+	fmt.Fprintf(d.out(), "Created deployment %s of %s\n", id, taskDefinition)
+	res := &Result{DeploymentID: id, TaskDefinition: taskDefinition}
+	if noWait {
+		fmt.Fprintf(d.out(), "Not waiting; follow it with: kmdeploy wait %s\n", id)
+		return res, nil
+	}
+	waited, err := d.Wait(ctx, id, timeout)
+	if waited != nil {
+		waited.TaskDefinition = taskDefinition
+		return waited, err
+	}
+	return res, err
+}
+
+// currentTaskDefinition describes the task definition the service runs now, with tags.
+func (d *Deployer) currentTaskDefinition(ctx context.Context) (*ecstypes.TaskDefinition, []ecstypes.Tag, error) {
+	arn, err := d.ServiceTaskDefinition(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(arn),
+		Include:        []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describe task definition %s: %w", arn, err)
+	}
+	return out.TaskDefinition, out.Tags, nil
+}
+
+// ServiceTaskDefinition returns the ARN of the task definition the service runs: the
+// primary task set's for a CODE_DEPLOY service, the service's otherwise.
+func (d *Deployer) ServiceTaskDefinition(ctx context.Context) (string, error) {
+	svc, err := d.describeService(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" && ts.TaskDefinition != nil {
+			return aws.ToString(ts.TaskDefinition), nil
+		}
+	}
+	if svc.TaskDefinition == nil {
+		return "", fmt.Errorf("service %s in cluster %s reports no task definition", d.Resources.Service, d.Resources.Cluster)
+	}
+	return aws.ToString(svc.TaskDefinition), nil
+}
+
+func (d *Deployer) describeService(ctx context.Context) (*ecstypes.Service, error) {
+	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster:  aws.String(d.Resources.Cluster),
+		Services: []string{d.Resources.Service},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe service %s in cluster %s: %w", d.Resources.Service, d.Resources.Cluster, err)
+	}
+	for _, f := range out.Failures {
+		return nil, fmt.Errorf("service %s in cluster %s: %s %s (check the cluster_name and service_name outputs)",
+			d.Resources.Service, d.Resources.Cluster, aws.ToString(f.Reason), aws.ToString(f.Detail))
+	}
+	if len(out.Services) == 0 {
+		return nil, fmt.Errorf("service %s not found in cluster %s", d.Resources.Service, d.Resources.Cluster)
+	}
+	return &out.Services[0], nil
+}
+
+// checkResources says which configuration a rollout lacks.
+func (d *Deployer) checkResources() error {
+	if d.Resources == nil {
+		return &ConfigError{Err: errors.New("no environment resources configured")}
+	}
+	r := d.Resources
+	var missing []string
+	for _, f := range []struct{ env, v string }{
+		{"KM_CLUSTER", r.Cluster}, {"KM_SERVICE", r.Service}, {"KM_CONTAINER_NAME", r.ContainerName},
+		{"KM_CODE_DEPLOY_APP", r.CodeDeployApp}, {"KM_CODE_DEPLOY_GROUP", r.CodeDeployGroup},
+	} {
+		if f.v == "" {
+			missing = append(missing, f.env)
+		}
+	}
+	if r.ContainerPort == 0 {
+		missing = append(missing, "KM_CONTAINER_PORT")
+	}
+	if len(missing) > 0 {
+		return &ConfigError{Err: fmt.Errorf("environment resources incomplete: set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
+	}
+	return nil
+}
