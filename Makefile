@@ -40,8 +40,12 @@ rehearse: check-moto
 lambdas:
 	$(GO) run ./internal/tools/lambdazip -out dist/lambdas
 
+# Performance report: emulation start and blue/green deployment times, rollout
+# end-detection latency, and web publishing against `aws s3 sync` (needs awscli).
 bench: check-moto
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/awsemu/...
+	$(GO) test -run '^$$' -bench EndDetection -benchtime 10x ./internal/rollout/
+	$(GO) test -run '^$$' -bench Publish -benchtime 1x -timeout 30m ./internal/webpublish/
 
 # Engine-backed pipeline tests: need a Dagger engine (v0.21.8) and its CLI.
 test-dagger:
