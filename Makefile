@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_TIMEOUT ?= 45m
 
-.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test
+.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test web-deps
 
 build:
 	$(GO) build -o bin/kmdeploy ./cmd/kmdeploy
@@ -26,16 +26,19 @@ test: check-moto vet fmt-check ci-test web-test
 	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 
 # The sample web app: npm registry packages only, pinned by package-lock.json.
-web-test:
-	cd examples/web && npm ci --no-audit --no-fund && npm test
+web-test: web-deps
+	cd examples/web && npm test
 
 # The Dagger module's own unit tests and a compile check of ci/main.go against a
 # stand-in for the engine-generated bindings (no engine needed).
 ci-test:
 	cd ci && $(GO) vet ./pipeline/... ./modcheck/... && $(GO) test -count=1 ./pipeline/... ./modcheck/...
 
-rehearse: check-moto
+rehearse: check-moto web-deps
 	$(GO) run ./cmd/rehearse
+
+web-deps:
+	cd examples/web && npm ci --no-audit --no-fund
 
 lambdas:
 	$(GO) run ./internal/tools/lambdazip -out dist/lambdas

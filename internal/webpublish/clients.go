@@ -24,6 +24,9 @@ func NewClients(cfg aws.Config, pathStyle bool, concurrency int) (*s3.Client, *c
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = pathStyle || o.UsePathStyle
 		o.HTTPClient = httpClient
+		// Objects uploaded without a checksum (by older tools) make the SDK log a
+		// DEBUG line on every read of them; it says nothing actionable to a user.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return s3c, cloudfront.NewFromConfig(cfg)
 }

@@ -1,0 +1,52 @@
+// Command rehearse runs a complete Know Me release against the local AWS emulation
+// (`make rehearse`): three API releases, the web publish and the background jobs, driven
+// by the real kmdeploy, then prints a timeline. It exits 1 when any step does not
+// behave as expected and 2 when it cannot start.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/knowmetools/km-release/internal/rehearsal"
+)
+
+func main() {
+	verbose := flag.Bool("v", false, "show the emulation's events and every container's output live")
+	dir := flag.String("C", ".", "the repository root")
+	timeout := flag.Duration("timeout", 15*time.Minute, "longest the whole rehearsal may take")
+	flag.Parse()
+
+	root, err := filepath.Abs(*dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	fmt.Println("Rehearsing a Know Me release against the local AWS emulation (no cloud account needed).")
+	tl, err := rehearsal.Run(ctx, rehearsal.Options{ModuleDir: root, Out: os.Stdout, Verbose: *verbose})
+	if tl != nil {
+		fmt.Println("\nTimeline:")
+		tl.Write(os.Stdout)
+	}
+	if err != nil {
+		if tl == nil || errors.Is(err, rehearsal.ErrCannotStart) {
+			fmt.Fprintln(os.Stderr, "\nrehearse:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "\nrehearse: the release did not behave as expected:", err)
+		os.Exit(1)
+	}
+	fmt.Println("\nThe rehearsal behaved as expected: v1 and v2 released, v3 stopped by its failing migration with v2 still serving.")
+}

@@ -1,0 +1,85 @@
+package rehearsal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// kmdeploy runs the built deploy tool as a user would, with the environment's
+// variables; its output is shown indented and returned.
+type kmdeploy struct {
+	bin string
+	env []string
+	out io.Writer
+}
+
+// result is one kmdeploy run.
+type result struct {
+	Output   string
+	ExitCode int
+}
+
+func (k *kmdeploy) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, k.bin, args...)
+	cmd.Env = k.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// The first Ctrl-C lets kmdeploy stop waiting cleanly, as it does for users.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	return cmd
+}
+
+// run executes kmdeploy args; a non-zero exit is a result, not an error.
+func (k *kmdeploy) run(ctx context.Context, args ...string) (result, error) {
+	fmt.Fprintf(k.out, "  $ kmdeploy %s\n", strings.Join(args, " "))
+	var buf bytes.Buffer
+	iw := &indentWriter{w: k.out, indent: "    "}
+	cmd := k.command(ctx, args...)
+	cmd.Stdout = io.MultiWriter(&buf, iw)
+	cmd.Stderr = cmd.Stdout
+	err := cmd.Run()
+	iw.flush()
+	res := result{Output: buf.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	default:
+		return res, fmt.Errorf("run kmdeploy %s: %w", args[0], err)
+	}
+	fmt.Fprintf(k.out, "  (exit code %d)\n", res.ExitCode)
+	return res, nil
+}
+
+// indentWriter indents every line.
+type indentWriter struct {
+	w       io.Writer
+	indent  string
+	partial []byte
+}
+
+func (i *indentWriter) Write(b []byte) (int, error) {
+	i.partial = append(i.partial, b...)
+	for {
+		n := bytes.IndexByte(i.partial, '\n')
+		if n < 0 {
+			break
+		}
+		fmt.Fprintf(i.w, "%s%s\n", i.indent, i.partial[:n])
+		i.partial = i.partial[n+1:]
+	}
+	return len(b), nil
+}
+
+func (i *indentWriter) flush() {
+	if len(i.partial) > 0 {
+		fmt.Fprintf(i.w, "%s%s\n", i.indent, i.partial)
+		i.partial = nil
+	}
+}

@@ -1,0 +1,129 @@
+package rehearsal
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// TestRehearsal is `make rehearse` as a test: the three releases, the web publish and
+// the jobs behave as the rehearsal expects, and nothing keeps running afterwards.
+func TestRehearsal(t *testing.T) {
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := Run(ctx, Options{ModuleDir: root, Out: &out})
+	if tl != nil {
+		var b bytes.Buffer
+		tl.Write(&b)
+		t.Logf("timeline:\n%s", b.String())
+	}
+	if err != nil {
+		t.Logf("rehearsal output:\n%s", out.String())
+		t.Fatalf("rehearsal: %v", err)
+	}
+	var names []string
+	for _, s := range tl.Steps {
+		names = append(names, s.Name)
+		if s.Failed {
+			t.Errorf("step %s failed without failing the run", s.Name)
+		}
+	}
+	for _, want := range []string{"release v1", "release v2", "release v3 (failing migration)", "background jobs", "kmdeploy status", "teardown"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("timeline lacks step %q (has %q)", want, names)
+		}
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes left running after the rehearsal: %v", kids)
+	}
+}
+
+// children lists the test process's child process IDs.
+func children(t *testing.T) []string {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("cannot list child processes through /proc: %v", err)
+	}
+	var kids []string
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	return kids
+}
+
+// TestOutputsMatchInfra keeps the provisioning description in step with infra/: the
+// rehearsal environment yields exactly the outputs infra/outputs.tf defines (and the
+// provision step fails when one of them is left empty).
+func TestOutputsMatchInfra(t *testing.T) {
+	path := filepath.Join("..", "..", "infra", "outputs.tf")
+	f, diags := hclparse.NewParser().ParseHCLFile(path)
+	if diags.HasErrors() {
+		t.Fatalf("parse %s: %v", path, diags)
+	}
+	content, _, diags := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "output", LabelNames: []string{"name"}}}})
+	if diags.HasErrors() {
+		t.Fatalf("read outputs of %s: %v", path, diags)
+	}
+	var infra []string
+	for _, b := range content.Blocks {
+		infra = append(infra, b.Labels[0])
+	}
+	var ours []string
+	for name := range (&Environment{}).Outputs() {
+		ours = append(ours, name)
+	}
+	slices.Sort(infra)
+	slices.Sort(ours)
+	for _, n := range infra {
+		if !slices.Contains(ours, n) {
+			t.Errorf("infra/outputs.tf output %q is not provisioned by the rehearsal (add it to Environment.Outputs and Provision)", n)
+		}
+	}
+	for _, n := range ours {
+		if !slices.Contains(infra, n) {
+			t.Errorf("the rehearsal provisions output %q that infra/outputs.tf does not define", n)
+		}
+	}
+}
+
+func TestMissingOutputsNamesEmptyOnes(t *testing.T) {
+	e := &Environment{Description: DefaultDescription(), TaskAssignPublicIP: "DISABLED"}
+	e.Resources.Cluster = "c"
+	missing := e.MissingOutputs()
+	if slices.Contains(missing, "cluster_name") || !slices.Contains(missing, "service_name") || !slices.Contains(missing, "web_bucket_name") {
+		t.Errorf("MissingOutputs() = %q, want service_name and web_bucket_name but not cluster_name", missing)
+	}
+}
+
+func TestTimelineWrite(t *testing.T) {
+	tl := &Timeline{Steps: []Step{{Name: "release v1", Duration: 1200 * time.Millisecond, Outcome: "ok line"}, {Name: "release v3", Duration: time.Second, Outcome: "boom\nsecond", Failed: true}}, Total: 3 * time.Second}
+	var b bytes.Buffer
+	tl.Write(&b)
+	got := b.String()
+	for _, want := range []string{"release v1", "1.2s", "ok: ok line", "FAILED: boom second", "total"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("timeline %q lacks %q", got, want)
+		}
+	}
+	if !tl.Failed() {
+		t.Error("a timeline with a failed step says it did not fail")
+	}
+}
