@@ -18,22 +18,8 @@ import (
 
 	"github.com/knowmetools/km-release/internal/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/pglocal"
+	"github.com/knowmetools/km-release/internal/pglocal/pgtest"
 )
-
-func sqlExec(t *testing.T, url string, stmts ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-}
 
 func TestDBBackupAndRestoreCommandsUseTheSecretStoreAndNeverPrintIt(t *testing.T) {
 	ctx := context.Background()
@@ -43,8 +29,8 @@ func TestDBBackupAndRestoreCommandsUseTheSecretStoreAndNeverPrintIt(t *testing.T
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sqlExec(t, srv.SuperURL("postgres"), `create database knowme`, `create database knowme_new`)
-	sqlExec(t, srv.SuperURL("knowme"), `create table profiles (id int primary key, name text)`, `insert into profiles values (1, 'ada'), (2, 'grace')`)
+	pgtest.Exec(t, srv.SuperURL("postgres"), `create database knowme`, `create database knowme_new`)
+	pgtest.Exec(t, srv.SuperURL("knowme"), `create table profiles (id int primary key, name text)`, `insert into profiles values (1, 'ada'), (2, 'grace')`)
 
 	name := emutest.UniqueName(t)
 	sm := secretsmanager.NewFromConfig(emu.AWSConfig())

@@ -6,6 +6,7 @@ package appspec
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -207,7 +208,7 @@ func (a *AppSpec) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, h := range a.Hooks {
-		if !isEvent(h.Event) {
+		if !slices.Contains(Events, h.Event) {
 			add("Hooks[%d] event %q is not an ECS lifecycle event (one of %s)", i, h.Event, strings.Join(Events, ", "))
 		}
 		if h.Function == "" {
@@ -222,15 +223,6 @@ func (a *AppSpec) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
-}
-
-func isEvent(e string) bool {
-	for _, x := range Events {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // ErrNoContent is returned when a revision carries no AppSpec text.

@@ -84,7 +84,7 @@ func TestParseDocumentedForms(t *testing.T) {
 }
 
 func TestVersionQuotedOrBare(t *testing.T) {
-	for _, v := range []string{`0.0`, `"0.0"`, `'0.0'`} {
+	for _, v := range []string{`0.0`, `"0.0"`, `'0.0'`, `0`} {
 		doc := strings.Replace(docYAML, "version: 0.0", "version: "+v, 1)
 		if _, err := Parse([]byte(doc)); err != nil {
 			t.Errorf("version %s: %v", v, err)

@@ -3,6 +3,7 @@ package appspec
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -18,9 +19,14 @@ func (v VersionString) MarshalYAML() ([]byte, error) {
 	return []byte(v), nil
 }
 
-// UnmarshalYAML keeps the version's text whether it was written quoted or bare.
+// UnmarshalYAML keeps the version's text whether it was written quoted or bare. A bare
+// number equal to 0.0 is Version: JSON encoders that drop the ".0" (Go's among them)
+// write it as 0, and CodeDeploy reads the number.
 func (v *VersionString) UnmarshalYAML(b []byte) error {
 	s := strings.TrimSpace(string(b))
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == 0 {
+		s = Version
+	}
 	s = strings.Trim(s, `"'`)
 	*v = VersionString(s)
 	return nil

@@ -1,8 +1,6 @@
 package awsemu_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -129,12 +127,8 @@ func newBlueGreen(tb testing.TB, emu *awsemu.Emulator) *blueGreen {
 	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(bg.hook),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
 	check(tb, "CreateRole", err)
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	_, _ = zw.Create("bootstrap")
-	_ = zw.Close()
 	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(bg.hook), Role: role.Role.Arn,
-		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()}, Timeout: aws.Int32(60),
+		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(60),
 		Environment: &lambdatypes.Environment{Variables: map[string]string{"CLUSTER": name, "TASK_DEFINITION": bg.tdV2}}})
 	check(tb, "CreateFunction", err)
 	emu.RegisterLambda(bg.hook, migrationHook(bg.network))

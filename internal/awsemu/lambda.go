@@ -1,6 +1,8 @@
 package awsemu
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +20,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
+
+// PlaceholderZip is a code package for CreateFunction: the emulation runs the handler
+// registered with RegisterLambda in-process, but Lambda still requires a zip.
+var PlaceholderZip = sync.OnceValue(func() []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("bootstrap")
+	if err == nil {
+		_, err = w.Write([]byte("#!/bin/sh\necho 'run in-process by the emulation'\n"))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		panic("awsemu: zip into memory: " + err.Error()) // only a bug can get here
+	}
+	return buf.Bytes()
+})
 
 // lambdaService runs Invoke of registered functions in-process: the function itself
 // (configuration, environment, timeout) lives in moto, its code is the factory.

@@ -1,8 +1,6 @@
 package awsemu_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,14 +28,9 @@ func createFunction(t *testing.T, emu *awsemu.Emulator, name string, timeout int
 	if err != nil {
 		t.Fatalf("CreateRole: %v", err)
 	}
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	fw, _ := zw.Create("bootstrap")
-	_, _ = fw.Write([]byte("not used: the emulation runs the registered handler"))
-	_ = zw.Close()
 	if _, err := lambda.NewFromConfig(emu.AWSConfig()).CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: role.Role.Arn, Runtime: lambdatypes.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()},
+		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()},
 		Timeout: aws.Int32(timeout), Environment: &lambdatypes.Environment{Variables: env},
 	}); err != nil {
 		t.Fatalf("CreateFunction: %v", err)

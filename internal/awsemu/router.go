@@ -58,6 +58,9 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 		if e.tasks.serve(w, r, c.operation) {
 			return
 		}
+		if c.operation == "DescribeServices" {
+			r = withFix(r, e.tasks.fixServiceCounts)
+		}
 	case c.service == "lambda" && c.operation == "Invoke":
 		if e.lambdas.serveInvoke(w, r) {
 			return

@@ -360,6 +360,7 @@ func (ts *taskService) lifecycle(ctx context.Context, t *task, td ecstypes.TaskD
 	}
 	ranAt := time.Time{}
 	run.running = func() {
+		started := false
 		ts.update(t, func(t *task) {
 			if t.lastStatus == "RUNNING" {
 				return
@@ -368,14 +369,13 @@ func (ts *taskService) lifecycle(ctx context.Context, t *task, td ecstypes.TaskD
 			for _, c := range t.containers {
 				c.lastStatus = "RUNNING"
 			}
-			ranAt = t.startedAt
+			ranAt, started = t.startedAt, true
 		})
-		logf("awsemu: ecs: task %s RUNNING", t.id)
+		if started {
+			logf("awsemu: ecs: task %s RUNNING", t.id)
+		}
 	}
 	out := ts.e.opts.TaskRunner.Run(ctx, run)
-	for _, l := range logs {
-		l.flush()
-	}
 	if out.FailedToStart == "" {
 		run.Running() // a runner that returns without saying so still ran
 		if fault != nil && fault.RunFor > 0 {
@@ -388,7 +388,17 @@ func (ts *taskService) lifecycle(ctx context.Context, t *task, td ecstypes.TaskD
 			for name, ex := range fault.Exits {
 				out.Exits[name] = ex
 			}
+			// The injected exit is what the container's log should end with, as
+			// diagnostics read the last lines.
+			for _, c := range run.Containers {
+				if ex, ok := fault.Exits[c.Name]; ok {
+					fmt.Fprintf(c.Log, "container %s exited with code %d: %s\n", c.Name, ex.ExitCode, ex.Reason)
+				}
+			}
 		}
+	}
+	for _, l := range logs {
+		l.flush()
 	}
 	ts.update(t, func(t *task) {
 		t.lastStatus, t.stoppingAt, t.desiredStatus = "DEPROVISIONING", time.Now(), "STOPPED"

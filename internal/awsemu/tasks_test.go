@@ -351,3 +351,42 @@ func TestUpdateServiceOnCodeDeployService(t *testing.T) {
 		t.Errorf("desiredCount = %d, want 3", out.Service.DesiredCount)
 	}
 }
+
+func TestDescribeServicesCountsTheServicesTasks(t *testing.T) {
+	emu := emutest.Start(t)
+	f := newFargateFixture(t, emu)
+	ctx := t.Context()
+	if _, err := f.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String(f.name), ServiceName: aws.String("api"), TaskDefinition: aws.String(f.td),
+		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: f.network,
+	}); err != nil {
+		t.Fatalf("CreateService: %v", err)
+	}
+	counts := func() (int32, int32) {
+		out, err := f.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(f.name), Services: []string{"api"}})
+		if err != nil || len(out.Services) != 1 {
+			t.Fatalf("DescribeServices: %v, %+v", err, out)
+		}
+		return out.Services[0].RunningCount, out.Services[0].PendingCount
+	}
+	emu.Faults().NextTaskRunsFor(time.Minute)
+	emu.Faults().NextTaskRunsFor(time.Minute)
+	arn := aws.ToString(f.run(t, &ecs.RunTaskInput{Group: aws.String("service:api")}).TaskArn)
+	f.run(t, &ecs.RunTaskInput{Group: aws.String("service:other")}) // another service's task
+	running := ecs.NewTasksRunningWaiter(f.ecs, func(o *ecs.TasksRunningWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
+	})
+	if err := running.Wait(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(f.name), Tasks: []string{arn}}, 30*time.Second); err != nil {
+		t.Fatalf("wait running: %v", err)
+	}
+	if r, p := counts(); r != 1 || p != 0 {
+		t.Errorf("running %d pending %d while the service's task runs, want 1 and 0", r, p)
+	}
+	if _, err := f.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(f.name), Task: aws.String(arn)}); err != nil {
+		t.Fatalf("StopTask: %v", err)
+	}
+	f.waitStopped(t, arn)
+	if r, _ := counts(); r != 0 {
+		t.Errorf("running %d after its task stopped, want 0", r)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/knowmetools/km-release/internal/dbbackup"
 	"github.com/knowmetools/km-release/internal/pglocal"
+	"github.com/knowmetools/km-release/internal/pglocal/pgtest"
 )
 
 func startServer(t *testing.T) *pglocal.Server {
@@ -22,21 +23,6 @@ func startServer(t *testing.T) *pglocal.Server {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv
-}
-
-func exec(t *testing.T, url string, stmts ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
 }
 
 func rows(t *testing.T, url, query string) []string {
@@ -65,8 +51,8 @@ func admin(srv *pglocal.Server, db string) dbbackup.Conn {
 func TestBackupRestoreRoundTripWithAppRole(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t)
-	exec(t, srv.SuperURL("postgres"), `create database source`, `create database target`)
-	exec(t, srv.SuperURL("source"),
+	pgtest.Exec(t, srv.SuperURL("postgres"), `create database source`, `create database target`)
+	pgtest.Exec(t, srv.SuperURL("source"),
 		`create table profiles (id serial primary key, name text not null, bio text)`,
 		`insert into profiles (name, bio) select 'user ' || g, repeat('x', g % 50) from generate_series(1, 500) g`,
 		`create table job_runs (id bigserial primary key, version text)`,
@@ -98,15 +84,15 @@ func TestBackupRestoreRoundTripWithAppRole(t *testing.T) {
 		t.Fatalf("restored profiles differ: %d rows vs %d", len(got), len(want))
 	}
 	// The app role logs in with its stored password and can write.
-	exec(t, srv.URL("target", app.Name, app.Password), `insert into job_runs (version) values ('after-restore')`)
+	pgtest.Exec(t, srv.URL("target", app.Name, app.Password), `insert into job_runs (version) values ('after-restore')`)
 }
 
 func TestRestoreRefusesNonEmptyTargetUnlessForced(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t)
-	exec(t, srv.SuperURL("postgres"), `create database source`, `create database busy`)
-	exec(t, srv.SuperURL("source"), `create table profiles (id int primary key)`, `insert into profiles values (1), (2)`)
-	exec(t, srv.SuperURL("busy"), `create table profiles (id int primary key)`, `insert into profiles values (99)`, `create table keepme (id int)`)
+	pgtest.Exec(t, srv.SuperURL("postgres"), `create database source`, `create database busy`)
+	pgtest.Exec(t, srv.SuperURL("source"), `create table profiles (id int primary key)`, `insert into profiles values (1), (2)`)
+	pgtest.Exec(t, srv.SuperURL("busy"), `create table profiles (id int primary key)`, `insert into profiles values (99)`, `create table keepme (id int)`)
 
 	dump := filepath.Join(t.TempDir(), "db.dump")
 	if _, err := dbbackup.Backup(ctx, dbbackup.Tools{}, admin(srv, "source"), dump); err != nil {
@@ -131,8 +117,8 @@ func TestRestoreRefusesNonEmptyTargetUnlessForced(t *testing.T) {
 func TestDamagedDumpAndWrongPasswordFailWithoutSecrets(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t)
-	exec(t, srv.SuperURL("postgres"), `create database source`, `create database target`)
-	exec(t, srv.SuperURL("source"), `create table t (id int)`)
+	pgtest.Exec(t, srv.SuperURL("postgres"), `create database source`, `create database target`)
+	pgtest.Exec(t, srv.SuperURL("source"), `create table t (id int)`)
 	dump := filepath.Join(t.TempDir(), "db.dump")
 	if _, err := dbbackup.Backup(ctx, dbbackup.Tools{}, admin(srv, "source"), dump); err != nil {
 		t.Fatal(err)

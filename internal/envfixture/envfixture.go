@@ -9,8 +9,6 @@
 package envfixture
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -318,15 +316,11 @@ func (b *builder) migrateFunction(ctx context.Context) error {
 	}
 	r := &b.env.Resources
 	r.MigrateFunction, r.MigrationHookEvent = b.opts.Name+"-migrate", b.opts.HookEvent
-	code, err := placeholderZip()
-	if err != nil {
-		return err
-	}
-	_, err = b.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	_, err := b.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(r.MigrateFunction), Role: aws.String(b.lambdaRole),
 		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: code}, Timeout: aws.Int32(900),
+		Code:          &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(900),
 		Environment: &lambdatypes.Environment{Variables: MigrateEnv(r)},
 	})
 	if err != nil {
@@ -334,24 +328,6 @@ func (b *builder) migrateFunction(ctx context.Context) error {
 	}
 	b.env.Emu.RegisterLambda(r.MigrateFunction, b.opts.MigrateHook)
 	return nil
-}
-
-// placeholderZip is the function's code package: the emulation runs the handler
-// in-process, but CreateFunction needs a zip.
-func placeholderZip() ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("bootstrap")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write([]byte("#!/bin/sh\necho 'run in-process by the emulation'\n")); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 func (b *builder) codeDeploy(ctx context.Context) error {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/knowmetools/km-release/internal/freeport"
 )
 
 // Options tune the server. The zero value is ready to use.
@@ -94,7 +95,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	os.Remove(pwFile)
 
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return fail(err)
 	}
@@ -143,15 +144,6 @@ func postgresCredential() (*syscall.Credential, error) {
 	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
 	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func lastLines(b []byte, n int) string {

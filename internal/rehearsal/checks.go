@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,6 +18,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/knowmetools/km-release/internal/freeport"
 )
 
 // apiStatus is the sample API's /status/ answer.
@@ -343,7 +344,7 @@ func (c *checker) preview(ctx context.Context, image string) (apiStatus, error) 
 	if err != nil {
 		return apiStatus{}, err
 	}
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return apiStatus{}, err
 	}
@@ -384,14 +385,4 @@ func (c *checker) preview(ctx context.Context, image string) (apiStatus, error) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/knowmetools/km-release/internal/envfixture"
 	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { envfixture.Main(m) }
@@ -25,25 +25,7 @@ func TestMain(m *testing.M) { envfixture.Main(m) }
 // The tests share one emulation and its "next task" faults, so they do not run in
 // parallel.
 
-// syncBuffer collects progress written while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func deployer(t testing.TB, env *envfixture.Env, out *syncBuffer) *rollout.Deployer {
+func deployer(t testing.TB, env *envfixture.Env, out *syncbuf.Buffer) *rollout.Deployer {
 	res := env.Resources
 	return &rollout.Deployer{
 		Clients:   rollout.NewClients(env.AWS),
@@ -90,6 +72,18 @@ func mustProdTG(t testing.TB, env *envfixture.Env) string {
 	return tg
 }
 
+// wantInitial checks that the service runs its initial task definition and production
+// traffic goes to blue, as before any deployment.
+func wantInitial(t testing.TB, env *envfixture.Env) {
+	t.Helper()
+	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
+		t.Errorf("service runs %s, want the initial %s", got, env.InitialTaskDefinition)
+	}
+	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
+		t.Errorf("prod listener on %s, want blue %s", got, env.Resources.TargetGroupBlue)
+	}
+}
+
 func TestRolloutSucceeds(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
@@ -97,7 +91,7 @@ func TestRolloutSucceeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
 	t.Logf("output:\n%s", out)
 	if err != nil {
@@ -136,7 +130,7 @@ func TestRolloutResolvesTagWhenAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, digest, _ := strings.Cut(pinned, "@")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	if _, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), DryRun: true}); !errors.Is(err, rollout.ErrNotPinned) {
 		t.Fatalf("tag without --allow-tag: %v", err)
 	}
@@ -158,7 +152,7 @@ func TestRolloutFailingMigrationRollsBack(t *testing.T) {
 	}
 	// The first task of the deployment is the migration task run by the hook.
 	env.Emu.Faults().NextTaskExit(env.Resources.ContainerName, 3, "")
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	_, err = deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
 	t.Logf("output:\n%s", out)
 	var failed *rollout.DeploymentFailedError
@@ -178,12 +172,7 @@ func TestRolloutFailingMigrationRollsBack(t *testing.T) {
 	if !g.RolledBack() {
 		t.Errorf("diagnosis says not rolled back: %+v", g)
 	}
-	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
-		t.Errorf("service runs %s, want the initial %s", got, env.InitialTaskDefinition)
-	}
-	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
-		t.Errorf("prod listener moved to %s", got)
-	}
+	wantInitial(t, env)
 	for _, want := range []string{"Lifecycle event " + env.Resources.MigrationHookEvent + " Failed", "exit code 3", "traffic stayed on the previous revision"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("diagnostics lack %q", want)
@@ -210,7 +199,7 @@ func TestRolloutReplacementFailsToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Emu.Faults().NextTaskFailsToStart("CannotPullContainerError: pull image manifest has been retried 5 time(s)")
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	_, err = deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
 	t.Logf("output:\n%s", out)
 	var failed *rollout.DeploymentFailedError
@@ -235,7 +224,7 @@ func TestConcurrentRolloutRefusedThenQueued(t *testing.T) {
 	ctx := testContext(t)
 	first, _ := env.PushImage(ctx, "first")
 	second, _ := env.PushImage(ctx, "second")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	slowMigration(env, 3*time.Second)
 	res1, err := d.Rollout(ctx, rollout.Options{Image: first, NoWait: true})
 	if err != nil {
@@ -262,7 +251,7 @@ func TestDetachAndReattach(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "reattach")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	slowMigration(env, 3*time.Second)
 	// Ctrl-C: cancel as soon as the deployment exists.
 	waitCtx, cancel := context.WithCancel(ctx)
@@ -300,7 +289,7 @@ func TestRollbackInProgress(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "to-stop")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	slowMigration(env, 5*time.Second)
 	res, err := d.Rollout(ctx, rollout.Options{Image: image, NoWait: true})
 	if err != nil {
@@ -317,19 +306,14 @@ func TestRollbackInProgress(t *testing.T) {
 	if err != nil || info.DeploymentInfo.Status != cdtypes.DeploymentStatusStopped {
 		t.Errorf("deployment after rollback: %+v %v", info, err)
 	}
-	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
-		t.Errorf("service runs %s, want %s", got, env.InitialTaskDefinition)
-	}
-	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
-		t.Errorf("prod listener on %s", got)
-	}
+	wantInitial(t, env)
 }
 
 func TestRollbackAfterSuccess(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "v2")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	if _, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -340,18 +324,13 @@ func TestRollbackAfterSuccess(t *testing.T) {
 	if rb.Deployment == nil || rb.TaskDefinition != env.InitialTaskDefinition {
 		t.Fatalf("rollback %+v, want a deployment of %s", rb, env.InitialTaskDefinition)
 	}
-	if got := mustServiceTD(t, env); got != env.InitialTaskDefinition {
-		t.Errorf("service runs %s, want %s", got, env.InitialTaskDefinition)
-	}
-	if got := mustProdTG(t, env); got != env.Resources.TargetGroupBlue {
-		t.Errorf("prod listener on %s, want blue again", got)
-	}
+	wantInitial(t, env)
 }
 
 func TestRunTaskExitCodes(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	d := deployer(t, env, out)
 	opts := &rollout.RunTaskOptions{Command: []string{"migrate"}, Poll: 100 * time.Millisecond}
 
@@ -389,7 +368,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, DryRun: true})
 	if err != nil || !res.DryRun {
 		t.Fatalf("dry run: %+v %v", res, err)
@@ -421,7 +400,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 	f.Throttle("codedeploy", "GetDeployment", 8)
 	f.Throttle("codedeploy", "CreateDeployment", 1)
 	f.Throttle("ecs", "DescribeServices", 1)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
 	if err != nil {
 		t.Fatalf("rollout under throttling: %v\n%s", err, out)
@@ -438,7 +417,7 @@ func TestStatus(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "status")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	res, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +446,7 @@ func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "slow")
-	d := deployer(t, env, &syncBuffer{})
+	d := deployer(t, env, &syncbuf.Buffer{})
 	slowMigration(env, 4*time.Second)
 	_, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Second})
 	var timeout *rollout.TimeoutError
@@ -482,7 +461,7 @@ func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
 
 func TestWaitUnknownDeployment(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
-	_, err := deployer(t, env, &syncBuffer{}).Wait(testContext(t), "d-NOSUCH123", time.Minute)
+	_, err := deployer(t, env, &syncbuf.Buffer{}).Wait(testContext(t), "d-NOSUCH123", time.Minute)
 	var cerr *rollout.ConfigError
 	if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("err = %v", err)
@@ -494,7 +473,7 @@ func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
 	ctx := testContext(t)
 	missing := env.Emu.RegistryHost() + "/" + env.Repository + "@sha256:" + strings.Repeat("0", 64)
 	before, _ := env.TaskDefinitionCount(ctx)
-	_, err := deployer(t, env, &syncBuffer{}).Rollout(ctx, rollout.Options{Image: missing})
+	_, err := deployer(t, env, &syncbuf.Buffer{}).Rollout(ctx, rollout.Options{Image: missing})
 	var cerr *rollout.ConfigError
 	if !errors.As(err, &cerr) || !errors.Is(err, rollout.ErrImageNotFound) {
 		t.Fatalf("err = %v, want ErrImageNotFound", err)

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/knowmetools/km-release/internal/syncbuf"
 )
 
 // craBundle is shaped like create-react-app's build/ output.
@@ -392,7 +394,7 @@ func TestInvalidationWaitShowsProgress(t *testing.T) {
 				return out, md, err
 			}), middleware.Before)
 	}))
-	var log syncBuffer
+	var log syncbuf.Buffer
 	opts := s.opts(writeBundle(t, craBundle("v1")))
 	opts.Log = &log
 	res, err := Publish(context.Background(), s.s3, slow, opts)
@@ -416,23 +418,6 @@ func TestInvalidationWaitShowsProgress(t *testing.T) {
 	if !errors.As(err, &ie) || ie.InvalidationID == "" || !strings.Contains(err.Error(), "get-invalidation") {
 		t.Errorf("error %v, want an InvalidationError naming the invalidation", err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestRebuildUnderSameVersionKeepsEarlierFiles(t *testing.T) {

@@ -2,12 +2,13 @@ package codedeploy
 
 import (
 	"cmp"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"time"
+
+	"github.com/knowmetools/km-release/internal/appspec"
 )
 
 func init() {
@@ -35,7 +36,7 @@ type createApplicationInput struct {
 	Tags            []tag  `json:"tags"`
 }
 
-func (s *Server) createApplication(_ context.Context, in *createApplicationInput) (any, *APIError) {
+func (s *Server) createApplication(in *createApplicationInput) (any, *APIError) {
 	if in.ApplicationName == "" {
 		return nil, invalid("ApplicationNameRequiredException", "The application name must be specified.")
 	}
@@ -45,8 +46,6 @@ func (s *Server) createApplication(_ context.Context, in *createApplicationInput
 	if !slices.Contains([]string{"Server", "Lambda", "ECS"}, in.ComputePlatform) {
 		return nil, invalid("InvalidComputePlatformException", "Compute platform %q is not valid; use ECS, Lambda or Server.", in.ComputePlatform)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.state.apps[in.ApplicationName]; ok {
 		return nil, invalid("ApplicationAlreadyExistsException", "The application %s already exists with the IAM user or AWS account.", in.ApplicationName)
 	}
@@ -74,9 +73,7 @@ type applicationNameInput struct {
 	ApplicationName string `json:"applicationName"`
 }
 
-func (s *Server) getApplication(_ context.Context, in *applicationNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) getApplication(in *applicationNameInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -84,11 +81,9 @@ func (s *Server) getApplication(_ context.Context, in *applicationNameInput) (an
 	return map[string]any{"application": a.info}, nil
 }
 
-func (s *Server) batchGetApplications(_ context.Context, in *struct {
+func (s *Server) batchGetApplications(in *struct {
 	ApplicationNames []string `json:"applicationNames"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []applicationInfo{}
 	for _, n := range in.ApplicationNames {
 		a, err := s.appLocked(n)
@@ -100,9 +95,7 @@ func (s *Server) batchGetApplications(_ context.Context, in *struct {
 	return map[string]any{"applicationsInfo": out}, nil
 }
 
-func (s *Server) listApplications(_ context.Context, _ *struct{}) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) listApplications(_ *struct{}) (any, *APIError) {
 	names := []string{}
 	for n := range s.state.apps {
 		names = append(names, n)
@@ -111,9 +104,7 @@ func (s *Server) listApplications(_ context.Context, _ *struct{}) (any, *APIErro
 	return map[string]any{"applications": names}, nil
 }
 
-func (s *Server) deleteApplication(_ context.Context, in *applicationNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) deleteApplication(in *applicationNameInput) (any, *APIError) {
 	if _, ok := s.state.apps[in.ApplicationName]; !ok {
 		return nil, nil // AWS answers success for an unknown application
 	}
@@ -155,8 +146,7 @@ func withSha256(loc revisionLocation) revisionLocation {
 			return nil
 		}
 		cp := *c
-		sum := sha256.Sum256([]byte(cp.Content))
-		cp.Sha256 = hex.EncodeToString(sum[:])
+		cp.Sha256 = appspec.Sha256(cp.Content)
 		return &cp
 	}
 	loc.AppSpecContent = fill(loc.AppSpecContent)
@@ -198,9 +188,7 @@ type revisionInput struct {
 	Description     string            `json:"description"`
 }
 
-func (s *Server) getApplicationRevision(_ context.Context, in *revisionInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) getApplicationRevision(in *revisionInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -227,9 +215,7 @@ func (s *Server) getApplicationRevision(_ context.Context, in *revisionInput) (a
 	return nil, invalid("RevisionDoesNotExistException", "No application revision found for revision.")
 }
 
-func (s *Server) listApplicationRevisions(_ context.Context, in *applicationNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) listApplicationRevisions(in *applicationNameInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -241,9 +227,7 @@ func (s *Server) listApplicationRevisions(_ context.Context, in *applicationName
 	return map[string]any{"revisions": out}, nil
 }
 
-func (s *Server) registerApplicationRevision(_ context.Context, in *revisionInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) registerApplicationRevision(in *revisionInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -269,33 +253,27 @@ func (s *Server) setTagsLocked(arn string, tags []tag) {
 	}
 }
 
-func (s *Server) tagResource(_ context.Context, in *struct {
+func (s *Server) tagResource(in *struct {
 	ResourceArn string `json:"ResourceArn"`
 	Tags        []tag  `json:"Tags"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.setTagsLocked(in.ResourceArn, in.Tags)
 	return nil, nil
 }
 
-func (s *Server) untagResource(_ context.Context, in *struct {
+func (s *Server) untagResource(in *struct {
 	ResourceArn string   `json:"ResourceArn"`
 	TagKeys     []string `json:"TagKeys"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, k := range in.TagKeys {
 		delete(s.state.tags[in.ResourceArn], k)
 	}
 	return nil, nil
 }
 
-func (s *Server) listTagsForResource(_ context.Context, in *struct {
+func (s *Server) listTagsForResource(in *struct {
 	ResourceArn string `json:"ResourceArn"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []tag{}
 	for k, v := range s.state.tags[in.ResourceArn] {
 		out = append(out, tag{k, v})

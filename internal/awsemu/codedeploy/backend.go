@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/knowmetools/km-release/internal/appspec"
 )
 
 // traffic is what a deployment found and changed in ECS and ELBv2, so a rollback can
@@ -97,12 +99,13 @@ func (s *Server) prepare(ctx context.Context, d *deployment) error {
 		}
 	}
 
-	td, err := s.aws.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &d.spec.TaskDefinition})
+	p := d.props()
+	td, err := s.aws.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &p.TaskDefinition})
 	if err != nil {
-		return failf("ECS_UPDATE_ERROR", "The ECS task definition %s in the AppSpec cannot be found: %v", d.spec.TaskDefinition, err)
+		return failf("ECS_UPDATE_ERROR", "The ECS task definition %s in the AppSpec cannot be found: %v", p.TaskDefinition, err)
 	}
 	tr.newTaskDef = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	if err := checkContainer(td.TaskDefinition, d.spec); err != nil {
+	if err := checkContainer(td.TaskDefinition, p.LoadBalancerInfo); err != nil {
 		return err
 	}
 
@@ -139,19 +142,19 @@ func (s *Server) prepare(ctx context.Context, d *deployment) error {
 	return nil
 }
 
-func checkContainer(td *ecstypes.TaskDefinition, spec *appSpec) error {
+func checkContainer(td *ecstypes.TaskDefinition, lb appspec.LoadBalancerInfo) error {
 	for _, c := range td.ContainerDefinitions {
-		if aws.ToString(c.Name) != spec.ContainerName {
+		if aws.ToString(c.Name) != lb.ContainerName {
 			continue
 		}
 		for _, pm := range c.PortMappings {
-			if aws.ToInt32(pm.ContainerPort) == spec.ContainerPort {
+			if aws.ToInt32(pm.ContainerPort) == lb.ContainerPort {
 				return nil
 			}
 		}
-		return failf("ECS_UPDATE_ERROR", "The container %s in task definition %s has no port mapping for container port %d named in the AppSpec.", spec.ContainerName, aws.ToString(td.TaskDefinitionArn), spec.ContainerPort)
+		return failf("ECS_UPDATE_ERROR", "The container %s in task definition %s has no port mapping for container port %d named in the AppSpec.", lb.ContainerName, aws.ToString(td.TaskDefinitionArn), lb.ContainerPort)
 	}
-	return failf("ECS_UPDATE_ERROR", "The task definition %s has no container named %s (AppSpec LoadBalancerInfo.ContainerName).", aws.ToString(td.TaskDefinitionArn), spec.ContainerName)
+	return failf("ECS_UPDATE_ERROR", "The task definition %s has no container named %s (AppSpec LoadBalancerInfo.ContainerName).", aws.ToString(td.TaskDefinitionArn), lb.ContainerName)
 }
 
 // forwardTarget returns the target group a listener's default action sends most traffic to.
@@ -204,13 +207,14 @@ func (s *Server) route(ctx context.Context, listener, from, to string, toWeight 
 // createReplacementTaskSet starts the green task set in the backend.
 func (s *Server) createReplacementTaskSet(ctx context.Context, d *deployment) error {
 	tr := &d.traffic
+	p := d.props()
 	in := &ecs.CreateTaskSetInput{
 		Cluster:        &tr.cluster,
 		Service:        &tr.service,
 		TaskDefinition: &tr.newTaskDef,
 		ExternalId:     aws.String(d.info.DeploymentID),
 		LoadBalancers: []ecstypes.LoadBalancer{{
-			TargetGroupArn: &tr.replTG, ContainerName: &d.spec.ContainerName, ContainerPort: &d.spec.ContainerPort,
+			TargetGroupArn: &tr.replTG, ContainerName: &p.LoadBalancerInfo.ContainerName, ContainerPort: &p.LoadBalancerInfo.ContainerPort,
 		}},
 		Scale:                &ecstypes.Scale{Unit: ecstypes.ScaleUnitPercent, Value: 100},
 		NetworkConfiguration: s.networkFor(d),
@@ -218,7 +222,7 @@ func (s *Server) createReplacementTaskSet(ctx context.Context, d *deployment) er
 	if tr.launchType != "" {
 		in.LaunchType = ecstypes.LaunchType(tr.launchType)
 	}
-	if pv := d.spec.PlatformVersion; pv != "" {
+	if pv := p.PlatformVersion; pv != "" {
 		in.PlatformVersion = &pv
 	} else if tr.platformVersion != "" {
 		in.PlatformVersion = &tr.platformVersion
@@ -239,24 +243,26 @@ func (s *Server) createReplacementTaskSet(ctx context.Context, d *deployment) er
 
 // networkFor takes the AppSpec's awsvpc configuration, else the service's.
 func (s *Server) networkFor(d *deployment) *ecstypes.NetworkConfiguration {
-	sp := d.spec
-	if len(sp.Subnets) == 0 {
+	nc := d.props().NetworkConfiguration
+	if nc == nil || len(nc.AwsvpcConfiguration.Subnets) == 0 {
 		return d.traffic.network
 	}
+	sp := nc.AwsvpcConfiguration
 	vpc := &ecstypes.AwsVpcConfiguration{Subnets: sp.Subnets, SecurityGroups: sp.SecurityGroups}
-	if sp.AssignPublicIP != "" {
-		vpc.AssignPublicIp = ecstypes.AssignPublicIp(sp.AssignPublicIP)
+	if sp.AssignPublicIp != "" {
+		vpc.AssignPublicIp = ecstypes.AssignPublicIp(sp.AssignPublicIp)
 	}
 	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: vpc}
 }
 
 func (s *Server) installRequest(d *deployment) InstallRequest {
 	tr := d.traffic
+	p := d.props()
 	r := InstallRequest{
 		DeploymentID: d.info.DeploymentID, ApplicationName: d.info.ApplicationName,
 		DeploymentGroupName: d.info.DeploymentGroupName, Cluster: tr.cluster, Service: tr.service,
-		TaskDefinition: tr.newTaskDef, TaskSetArn: tr.replTaskSet, ContainerName: d.spec.ContainerName,
-		ContainerPort: d.spec.ContainerPort, PlatformVersion: d.spec.PlatformVersion, LaunchType: tr.launchType,
+		TaskDefinition: tr.newTaskDef, TaskSetArn: tr.replTaskSet, ContainerName: p.LoadBalancerInfo.ContainerName,
+		ContainerPort: p.LoadBalancerInfo.ContainerPort, PlatformVersion: p.PlatformVersion, LaunchType: tr.launchType,
 		TargetGroupArn: tr.replTG, DesiredCount: tr.desiredCount,
 	}
 	if n := s.networkFor(d); n != nil && n.AwsvpcConfiguration != nil {

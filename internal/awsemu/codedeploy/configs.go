@@ -1,7 +1,6 @@
 package codedeploy
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -45,11 +44,9 @@ func (s *Server) configLocked(name string) (*deploymentConfigInfo, *APIError) {
 	return nil, invalid("DeploymentConfigDoesNotExistException", "No deployment configuration found for name: %s", name)
 }
 
-func (s *Server) getDeploymentConfig(_ context.Context, in *struct {
+func (s *Server) getDeploymentConfig(in *struct {
 	DeploymentConfigName string `json:"deploymentConfigName"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, err := s.configLocked(in.DeploymentConfigName)
 	if err != nil {
 		return nil, err
@@ -57,9 +54,7 @@ func (s *Server) getDeploymentConfig(_ context.Context, in *struct {
 	return map[string]any{"deploymentConfigInfo": c}, nil
 }
 
-func (s *Server) listDeploymentConfigs(_ context.Context, _ *struct{}) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) listDeploymentConfigs(_ *struct{}) (any, *APIError) {
 	names := []string{}
 	for n := range builtinConfigs {
 		names = append(names, n)
@@ -71,14 +66,12 @@ func (s *Server) listDeploymentConfigs(_ context.Context, _ *struct{}) (any, *AP
 	return map[string]any{"deploymentConfigsList": names}, nil
 }
 
-func (s *Server) createDeploymentConfig(_ context.Context, in *struct {
+func (s *Server) createDeploymentConfig(in *struct {
 	DeploymentConfigName string                `json:"deploymentConfigName"`
 	ComputePlatform      string                `json:"computePlatform"`
 	TrafficRoutingConfig *trafficRoutingConfig `json:"trafficRoutingConfig"`
 	MinimumHealthyHosts  *minimumHealthyHosts  `json:"minimumHealthyHosts"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if in.DeploymentConfigName == "" {
 		return nil, invalid("DeploymentConfigNameRequiredException", "The deployment config name must be specified.")
 	}
@@ -110,11 +103,9 @@ func (s *Server) createDeploymentConfig(_ context.Context, in *struct {
 	return map[string]string{"deploymentConfigId": c.DeploymentConfigID}, nil
 }
 
-func (s *Server) deleteDeploymentConfig(_ context.Context, in *struct {
+func (s *Server) deleteDeploymentConfig(in *struct {
 	DeploymentConfigName string `json:"deploymentConfigName"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := builtinConfigs[in.DeploymentConfigName]; ok {
 		return nil, invalid("InvalidOperationException", "The predefined deployment configuration %s cannot be deleted.", in.DeploymentConfigName)
 	}

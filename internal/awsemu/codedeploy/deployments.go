@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/knowmetools/km-release/internal/appspec"
 )
 
 func init() {
@@ -30,9 +32,7 @@ type createDeploymentInput struct {
 	AutoRollbackConfiguration *autoRollback     `json:"autoRollbackConfiguration"`
 }
 
-func (s *Server) createDeployment(_ context.Context, in *createDeploymentInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) createDeployment(in *createDeploymentInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -75,8 +75,9 @@ func (s *Server) createDeployment(_ context.Context, in *createDeploymentInput) 
 	return map[string]string{"deploymentId": d.info.DeploymentID}, nil
 }
 
-// revisionSpec checks a revision and parses its AppSpec.
-func revisionSpec(rev *revisionLocation) (*appSpec, *APIError) {
+// revisionSpec checks a revision and parses its AppSpec the way CodeDeploy does before
+// a deployment starts.
+func revisionSpec(rev *revisionLocation) (*appspec.AppSpec, *APIError) {
 	if rev == nil {
 		return nil, invalid("RevisionRequiredException", "The revision must be specified.")
 	}
@@ -94,14 +95,14 @@ func revisionSpec(rev *revisionLocation) (*appSpec, *APIError) {
 	if content == nil {
 		return nil, invalid("InvalidRevisionException", "The %s revision has no content.", rev.RevisionType)
 	}
-	spec, err := parseAppSpec(content.Content)
+	spec, err := appspec.Parse([]byte(content.Content))
 	if err != nil {
 		return nil, invalid("InvalidRevisionException", "The AppSpec file is invalid: %v", err)
 	}
 	return spec, nil
 }
 
-func (s *Server) newDeploymentLocked(g *deploymentGroupInfo, cfgName, creator string, rev *revisionLocation, spec *appSpec) *deployment {
+func (s *Server) newDeploymentLocked(g *deploymentGroupInfo, cfgName, creator string, rev *revisionLocation, spec *appspec.AppSpec) *deployment {
 	now := time.Now()
 	bg := *g.BlueGreenDeploymentConfiguration
 	lb := *g.LoadBalancerInfo
@@ -189,20 +190,22 @@ func (d *deployment) snapshotLocked() deploymentInfo {
 	return info
 }
 
-func (d *deployment) targetLocked() *deploymentTarget {
+// targetLocked copies the deployment's one target, which id must name.
+func (d *deployment) targetLocked(id string) (*deploymentTarget, *APIError) {
+	if id != d.target.TargetID {
+		return nil, invalid("DeploymentTargetDoesNotExistException", "The target %q is not part of deployment %s; its target is %s.", id, d.info.DeploymentID, d.target.TargetID)
+	}
 	t := d.target
 	t.LifecycleEvents = slices.Clone(t.LifecycleEvents)
 	t.TaskSetsInfo = slices.Clone(t.TaskSetsInfo)
-	return &deploymentTarget{DeploymentTargetType: "ECSTarget", EcsTarget: &t}
+	return &deploymentTarget{DeploymentTargetType: "ECSTarget", EcsTarget: &t}, nil
 }
 
 type deploymentIDInput struct {
 	DeploymentID string `json:"deploymentId"`
 }
 
-func (s *Server) getDeployment(_ context.Context, in *deploymentIDInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) getDeployment(in *deploymentIDInput) (any, *APIError) {
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
@@ -210,11 +213,9 @@ func (s *Server) getDeployment(_ context.Context, in *deploymentIDInput) (any, *
 	return map[string]any{"deploymentInfo": d.snapshotLocked()}, nil
 }
 
-func (s *Server) batchGetDeployments(_ context.Context, in *struct {
+func (s *Server) batchGetDeployments(in *struct {
 	DeploymentIDs []string `json:"deploymentIds"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(in.DeploymentIDs) > 25 {
 		return nil, invalid("BatchLimitExceededException", "At most 25 deployment IDs may be requested at once.")
 	}
@@ -229,7 +230,7 @@ func (s *Server) batchGetDeployments(_ context.Context, in *struct {
 
 const pageSize = 100
 
-func (s *Server) listDeployments(_ context.Context, in *struct {
+func (s *Server) listDeployments(in *struct {
 	ApplicationName     string   `json:"applicationName"`
 	DeploymentGroupName string   `json:"deploymentGroupName"`
 	IncludeOnlyStatuses []string `json:"includeOnlyStatuses"`
@@ -239,8 +240,6 @@ func (s *Server) listDeployments(_ context.Context, in *struct {
 	} `json:"createTimeRange"`
 	NextToken string `json:"nextToken"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if in.DeploymentGroupName != "" && in.ApplicationName == "" {
 		return nil, invalid("ApplicationNameRequiredException", "The application name must be specified with a deployment group name.")
 	}
@@ -272,40 +271,32 @@ func (s *Server) listDeployments(_ context.Context, in *struct {
 		}
 		ids = append(ids, i.DeploymentID)
 	}
-	page, next, err := paginate(ids, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"deployments": page}
-	if next != "" {
-		out["nextToken"] = next
-	}
-	return out, nil
+	return page("deployments", ids, in.NextToken)
 }
 
-func paginate(ids []string, token string) ([]string, string, *APIError) {
+// page answers a list operation with the page of ids that token starts, under key, and
+// the token of the next page if there is one.
+func page(key string, ids []string, token string) (any, *APIError) {
 	start := 0
 	if token != "" {
 		n, err := strconv.Atoi(token)
 		if err != nil || n < 0 || n > len(ids) {
-			return nil, "", invalid("InvalidNextTokenException", "The next token %q is not valid.", token)
+			return nil, invalid("InvalidNextTokenException", "The next token %q is not valid.", token)
 		}
 		start = n
 	}
 	end := min(start+pageSize, len(ids))
-	next := ""
+	out := map[string]any{key: ids[start:end]}
 	if end < len(ids) {
-		next = strconv.Itoa(end)
+		out["nextToken"] = strconv.Itoa(end)
 	}
-	return ids[start:end], next, nil
+	return out, nil
 }
 
-func (s *Server) stopDeployment(_ context.Context, in *struct {
+func (s *Server) stopDeployment(in *struct {
 	DeploymentID        string `json:"deploymentId"`
 	AutoRollbackEnabled *bool  `json:"autoRollbackEnabled"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
@@ -328,12 +319,10 @@ func rollbackOn(c *autoRollback, event string) bool {
 	return c != nil && c.Enabled && slices.Contains(c.Events, event)
 }
 
-func (s *Server) continueDeployment(_ context.Context, in *struct {
+func (s *Server) continueDeployment(in *struct {
 	DeploymentID       string `json:"deploymentId"`
 	DeploymentWaitType string `json:"deploymentWaitType"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
@@ -361,13 +350,11 @@ func (s *Server) continueDeployment(_ context.Context, in *struct {
 	return nil, nil
 }
 
-func (s *Server) putLifecycleEventHookExecutionStatus(_ context.Context, in *struct {
+func (s *Server) putLifecycleEventHookExecutionStatus(in *struct {
 	DeploymentID                  string `json:"deploymentId"`
 	LifecycleEventHookExecutionID string `json:"lifecycleEventHookExecutionId"`
 	Status                        string `json:"status"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, err := s.deploymentLocked(in.DeploymentID); err != nil {
 		return nil, err
 	}
@@ -390,13 +377,11 @@ type targetFilters struct {
 	TargetStatus []string `json:"TargetStatus"`
 }
 
-func (s *Server) listDeploymentTargets(_ context.Context, in *struct {
+func (s *Server) listDeploymentTargets(in *struct {
 	DeploymentID  string        `json:"deploymentId"`
 	NextToken     string        `json:"nextToken"`
 	TargetFilters targetFilters `json:"targetFilters"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
@@ -405,39 +390,28 @@ func (s *Server) listDeploymentTargets(_ context.Context, in *struct {
 	if f := in.TargetFilters.TargetStatus; len(f) == 0 || slices.Contains(f, d.target.Status) {
 		ids = append(ids, d.target.TargetID)
 	}
-	page, next, err := paginate(ids, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"targetIds": page}
-	if next != "" {
-		out["nextToken"] = next
-	}
-	return out, nil
+	return page("targetIds", ids, in.NextToken)
 }
 
-func (s *Server) getDeploymentTarget(_ context.Context, in *struct {
+func (s *Server) getDeploymentTarget(in *struct {
 	DeploymentID string `json:"deploymentId"`
 	TargetID     string `json:"targetId"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
-	if in.TargetID != d.target.TargetID {
-		return nil, invalid("DeploymentTargetDoesNotExistException", "The target %q is not part of deployment %s; its target is %s.", in.TargetID, d.info.DeploymentID, d.target.TargetID)
+	t, err := d.targetLocked(in.TargetID)
+	if err != nil {
+		return nil, err
 	}
-	return map[string]any{"deploymentTarget": d.targetLocked()}, nil
+	return map[string]any{"deploymentTarget": t}, nil
 }
 
-func (s *Server) batchGetDeploymentTargets(_ context.Context, in *struct {
+func (s *Server) batchGetDeploymentTargets(in *struct {
 	DeploymentID string   `json:"deploymentId"`
 	TargetIDs    []string `json:"targetIds"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, err := s.deploymentLocked(in.DeploymentID)
 	if err != nil {
 		return nil, err
@@ -447,10 +421,11 @@ func (s *Server) batchGetDeploymentTargets(_ context.Context, in *struct {
 	}
 	out := []*deploymentTarget{}
 	for _, id := range in.TargetIDs {
-		if id != d.target.TargetID {
-			return nil, invalid("DeploymentTargetDoesNotExistException", "The target %q is not part of deployment %s; its target is %s.", id, d.info.DeploymentID, d.target.TargetID)
+		t, err := d.targetLocked(id)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, d.targetLocked())
+		out = append(out, t)
 	}
 	return map[string]any{"deploymentTargets": out}, nil
 }

@@ -1,7 +1,6 @@
 package codedeploy
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,9 +23,7 @@ type createGroupInput struct {
 	groupSettings
 }
 
-func (s *Server) createDeploymentGroup(_ context.Context, in *createGroupInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) createDeploymentGroup(in *createGroupInput) (any, *APIError) {
 	a, err := s.appLocked(in.ApplicationName)
 	if err != nil {
 		return nil, err
@@ -157,9 +154,7 @@ type groupNameInput struct {
 	DeploymentGroupName string `json:"deploymentGroupName"`
 }
 
-func (s *Server) getDeploymentGroup(_ context.Context, in *groupNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) getDeploymentGroup(in *groupNameInput) (any, *APIError) {
 	g, err := s.groupLocked(in.ApplicationName, in.DeploymentGroupName)
 	if err != nil {
 		return nil, err
@@ -167,12 +162,10 @@ func (s *Server) getDeploymentGroup(_ context.Context, in *groupNameInput) (any,
 	return map[string]any{"deploymentGroupInfo": g}, nil
 }
 
-func (s *Server) batchGetDeploymentGroups(_ context.Context, in *struct {
+func (s *Server) batchGetDeploymentGroups(in *struct {
 	ApplicationName      string   `json:"applicationName"`
 	DeploymentGroupNames []string `json:"deploymentGroupNames"`
 }) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, err := s.appLocked(in.ApplicationName); err != nil {
 		return nil, err
 	}
@@ -192,9 +185,7 @@ func (s *Server) batchGetDeploymentGroups(_ context.Context, in *struct {
 	return res, nil
 }
 
-func (s *Server) listDeploymentGroups(_ context.Context, in *applicationNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) listDeploymentGroups(in *applicationNameInput) (any, *APIError) {
 	if _, err := s.appLocked(in.ApplicationName); err != nil {
 		return nil, err
 	}
@@ -225,9 +216,7 @@ type updateGroupInput struct {
 	OutdatedInstancesStrategy        *string           `json:"outdatedInstancesStrategy"`
 }
 
-func (s *Server) updateDeploymentGroup(_ context.Context, in *updateGroupInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) updateDeploymentGroup(in *updateGroupInput) (any, *APIError) {
 	g, err := s.groupLocked(in.ApplicationName, in.CurrentDeploymentGroupName)
 	if err != nil {
 		return nil, err
@@ -277,9 +266,7 @@ func (s *Server) updateDeploymentGroup(_ context.Context, in *updateGroupInput) 
 	return map[string]any{"hooksNotCleanedUp": []any{}}, nil
 }
 
-func (s *Server) deleteDeploymentGroup(_ context.Context, in *groupNameInput) (any, *APIError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) deleteDeploymentGroup(in *groupNameInput) (any, *APIError) {
 	if _, err := s.groupLocked(in.ApplicationName, in.DeploymentGroupName); err != nil {
 		if err.Type == "DeploymentGroupDoesNotExistException" {
 			return map[string]any{"hooksNotCleanedUp": []any{}}, nil
@@ -290,7 +277,7 @@ func (s *Server) deleteDeploymentGroup(_ context.Context, in *groupNameInput) (a
 	return map[string]any{"hooksNotCleanedUp": []any{}}, nil
 }
 
-// markAttemptLocked updates the group's last attempted/successful deployment.
+// markGroupLocked updates the group's last attempted/successful deployment.
 func (s *Server) markGroupLocked(d *deployment) {
 	g, ok := s.state.groups[groupKey(d.info.ApplicationName, d.info.DeploymentGroupName)]
 	if !ok {

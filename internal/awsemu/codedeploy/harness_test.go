@@ -1,8 +1,6 @@
 package codedeploy_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -92,14 +90,9 @@ func (h *harness) createFunction(name string) {
 		}
 		h.role = out.Role.Arn
 	})
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	fw, _ := zw.Create("bootstrap")
-	_, _ = fw.Write([]byte("the emulation runs the registered handler"))
-	_ = zw.Close()
 	_, err := lambda.NewFromConfig(h.cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: h.role, Runtime: lambdatypes.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()}, Timeout: aws.Int32(30),
+		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(30),
 	})
 	if err != nil {
 		h.t.Fatalf("CreateFunction %s: %v", name, err)

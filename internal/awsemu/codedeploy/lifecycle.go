@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/knowmetools/km-release/internal/appspec"
 )
 
 // errStopped ends a lifecycle because StopDeployment (or a ready-wait timeout) stopped it.
@@ -91,17 +93,15 @@ func (s *Server) execute(d *deployment) error {
 		d.info.Status, d.info.StartTime = stInProgress, at(time.Now())
 		d.target.Status = stInProgress
 	})
-	s.logf(d, "InProgress: %s", d.spec.TaskDefinition)
+	s.logf(d, "InProgress: %s", d.spec.TaskDefinition())
 	if err := s.prepare(ctx, d); err != nil {
 		return err
 	}
 	tr := &d.traffic
 	hooks := func(event string) func(context.Context) error {
 		return func(ctx context.Context) error {
-			for _, fn := range d.spec.Hooks[event] {
-				if err := s.runHook(ctx, d, event, fn); err != nil {
-					return err
-				}
+			if fn, ok := d.spec.HookFunction(event); ok {
+				return s.runHook(ctx, d, event, fn)
 			}
 			return nil
 		}
@@ -110,7 +110,7 @@ func (s *Server) execute(d *deployment) error {
 		event string
 		work  func(context.Context) error
 	}{
-		{evBeforeInstall, hooks(evBeforeInstall)},
+		{appspec.BeforeInstall, hooks(appspec.BeforeInstall)},
 		{evInstall, func(ctx context.Context) error {
 			if err := s.createReplacementTaskSet(ctx, d); err != nil {
 				return err
@@ -127,7 +127,7 @@ func (s *Server) execute(d *deployment) error {
 			}
 			return nil
 		}},
-		{evAfterInstall, hooks(evAfterInstall)},
+		{appspec.AfterInstall, hooks(appspec.AfterInstall)},
 		{evAllowTestTraffic, func(ctx context.Context) error {
 			if tr.testListener == "" {
 				return nil
@@ -135,13 +135,13 @@ func (s *Server) execute(d *deployment) error {
 			tr.testMoved = true
 			return s.route(ctx, tr.testListener, tr.origTG, tr.replTG, 100)
 		}},
-		{evAfterAllowTestTraffic, hooks(evAfterAllowTestTraffic)},
-		{evBeforeAllowTraffic, hooks(evBeforeAllowTraffic)},
+		{appspec.AfterAllowTestTraffic, hooks(appspec.AfterAllowTestTraffic)},
+		{appspec.BeforeAllowTraffic, hooks(appspec.BeforeAllowTraffic)},
 		{evAllowTraffic, func(ctx context.Context) error { return s.allowTraffic(ctx, d) }},
-		{evAfterAllowTraffic, hooks(evAfterAllowTraffic)},
+		{appspec.AfterAllowTraffic, hooks(appspec.AfterAllowTraffic)},
 	}
 	for _, st := range steps {
-		if st.event == evBeforeAllowTraffic {
+		if st.event == appspec.BeforeAllowTraffic {
 			if err := s.readyWait(d); err != nil {
 				return err
 			}

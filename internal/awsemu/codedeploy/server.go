@@ -160,7 +160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	out, apiErr := h(s, r.Context(), body)
+	out, apiErr := h(s, body)
 	if apiErr != nil {
 		writeErr(w, apiErr)
 		return

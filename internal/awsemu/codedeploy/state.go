@@ -8,23 +8,22 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/knowmetools/km-release/internal/appspec"
 )
 
-// Lifecycle events of an ECS blue/green deployment, in the order CodeDeploy runs them.
+// Lifecycle events CodeDeploy runs itself between the hookable ones of package appspec.
 const (
-	evBeforeInstall         = "BeforeInstall"
-	evInstall               = "Install"
-	evAfterInstall          = "AfterInstall"
-	evAllowTestTraffic      = "AllowTestTraffic"
-	evAfterAllowTestTraffic = "AfterAllowTestTraffic"
-	evBeforeAllowTraffic    = "BeforeAllowTraffic"
-	evAllowTraffic          = "AllowTraffic"
-	evAfterAllowTraffic     = "AfterAllowTraffic"
+	evInstall          = "Install"
+	evAllowTestTraffic = "AllowTestTraffic"
+	evAllowTraffic     = "AllowTraffic"
 )
 
+// ecsEvents are all lifecycle events of an ECS blue/green deployment, in the order
+// CodeDeploy runs them.
 var ecsEvents = []string{
-	evBeforeInstall, evInstall, evAfterInstall, evAllowTestTraffic, evAfterAllowTestTraffic,
-	evBeforeAllowTraffic, evAllowTraffic, evAfterAllowTraffic,
+	appspec.BeforeInstall, evInstall, appspec.AfterInstall, evAllowTestTraffic, appspec.AfterAllowTestTraffic,
+	appspec.BeforeAllowTraffic, evAllowTraffic, appspec.AfterAllowTraffic,
 }
 
 // Deployment, target and lifecycle event statuses (AWS's spelling).
@@ -58,7 +57,7 @@ type deployment struct {
 	info   deploymentInfo
 	target ecsTarget
 	group  deploymentGroupInfo // snapshot taken at creation
-	spec   *appSpec
+	spec   *appspec.AppSpec
 	// triggeredBy is the deployment a rollback deployment undoes.
 	triggeredBy *deployment
 
@@ -71,6 +70,12 @@ type deployment struct {
 	wake    chan struct{}
 
 	traffic traffic
+}
+
+// props are the replacement task set's properties; revisionSpec let through only
+// specs with a target service.
+func (d *deployment) props() *appspec.Properties {
+	return &d.spec.Target().Properties
 }
 
 type stopRequest struct {
@@ -125,7 +130,7 @@ func finished(status string) bool {
 
 const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// deploymentID returns an ID of AWS's shape: "d-" and nine characters.
+// newDeploymentID returns an ID of AWS's shape: "d-" and nine characters.
 func newDeploymentID() string {
 	b := make([]byte, 9)
 	_, _ = rand.Read(b)
@@ -151,16 +156,20 @@ func newExecutionID() string {
 }
 
 // operations maps an X-Amz-Target operation name to its handler.
-var operations = map[string]func(*Server, context.Context, []byte) (any, *APIError){}
+var operations = map[string]func(*Server, []byte) (any, *APIError){}
 
-// handle registers an operation whose input decodes into In.
-func handle[In any](name string, f func(s *Server, ctx context.Context, in *In) (any, *APIError)) {
-	operations[name] = func(s *Server, ctx context.Context, body []byte) (any, *APIError) {
+// handle registers an operation whose input decodes into In. Operations only read and
+// change the in-memory state, so each runs under s.mu; the lifecycle runner makes the
+// slow backend calls outside it.
+func handle[In any](name string, f func(s *Server, in *In) (any, *APIError)) {
+	operations[name] = func(s *Server, body []byte) (any, *APIError) {
 		in := new(In)
 		if err := json.Unmarshal(body, in); err != nil {
 			return nil, errf(http.StatusBadRequest, "SerializationException", "cannot decode %s input: %v", name, err)
 		}
-		return f(s, ctx, in)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return f(s, in)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/knowmetools/km-release/internal/awsemu/codedeploy"
+	"github.com/knowmetools/km-release/internal/freeport"
 )
 
 // ServicesOptions configure Services. The zero value is ready to use.
@@ -147,7 +147,7 @@ func (s *Services) Install(ctx context.Context, r codedeploy.InstallRequest) err
 		return err
 	}
 	for range count {
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			return fail(err)
 		}
@@ -330,13 +330,3 @@ func (s *Services) retire(ctx context.Context, ecsc *ecs.Client, elbc *elbv2.Cli
 }
 
 func taskSetID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -1,8 +1,6 @@
 package hook_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 	"github.com/knowmetools/km-release/internal/awsemu"
 	"github.com/knowmetools/km-release/internal/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/ecstask/ecstasktest"
+	"github.com/knowmetools/km-release/internal/syncbuf"
 	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
 	"github.com/knowmetools/km-release/lambdas/migrate/hook"
 )
@@ -51,24 +50,6 @@ func TestMain(m *testing.M) {
 	emutest.Main(m)
 }
 
-// syncBuffer collects a handler's log lines; invocations run on other goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // site is an API service deployed blue/green by CodeDeploy, with the migration hook as
 // its BeforeInstall Lambda.
 type site struct {
@@ -80,7 +61,7 @@ type site struct {
 	hookFn     string
 	cd         *codedeploy.Client
 	ecs        *ecs.Client
-	log        *syncBuffer
+	log        *syncbuf.Buffer
 	events     chan hook.Event // hook invocations, when the function records instead of running
 	lambdaTime int32
 }
@@ -105,7 +86,7 @@ func newSite(t *testing.T, o siteOptions) *site {
 		name = name[len(name)-24:]
 	}
 	s := &site{t: t, emu: emu, fx: ecstasktest.New(t, cfg, name), name: name, hookFn: name + "-migrate",
-		cd: codedeploy.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), log: &syncBuffer{}, events: make(chan hook.Event, 4)}
+		cd: codedeploy.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), log: &syncbuf.Buffer{}, events: make(chan hook.Event, 4)}
 	s.v1, s.v2 = s.fx.TaskDefinition, s.fx.Register(t, "example/api:2")
 	check := func(what string, err error) {
 		t.Helper()
@@ -163,12 +144,8 @@ func newSite(t *testing.T, o siteOptions) *site {
 	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(s.hookFn),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
 	check("CreateRole", err)
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	_, _ = zw.Create("bootstrap")
-	_ = zw.Close()
 	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(s.hookFn), Role: role.Role.Arn,
-		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()},
+		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()},
 		Timeout: aws.Int32(o.timeout), Environment: &lambdatypes.Environment{Variables: env}})
 	check("CreateFunction", err)
 	if o.record {
