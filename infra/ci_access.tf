@@ -56,6 +56,9 @@ resource "aws_iam_role" "github_actions" {
 }
 
 data "aws_iam_policy_document" "github_actions" {
+  # Run and watch one-off API tasks (kmdeploy migrate/run), like the Lambdas (lambdas.tf).
+  source_policy_documents = [data.aws_iam_policy_document.run_api_task.json]
+
   statement {
     sid       = "EcrAuth"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -90,21 +93,6 @@ data "aws_iam_policy_document" "github_actions" {
     resources = [aws_ecs_service.api.id, aws_ecs_cluster.main.arn]
   }
   statement {
-    sid       = "EcsRunTask"
-    actions   = ["ecs:RunTask"]
-    resources = [local.task_family_arn]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.main.arn]
-    }
-  }
-  statement {
-    sid       = "EcsTasks"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
-    resources = [local.cluster_tasks]
-  }
-  statement {
     sid       = "EcsListTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -122,16 +110,6 @@ data "aws_iam_policy_document" "github_actions" {
       test     = "StringEquals"
       variable = "ecs:CreateAction"
       values   = ["RunTask", "RegisterTaskDefinition"]
-    }
-  }
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
     }
   }
   statement {

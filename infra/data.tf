@@ -30,6 +30,13 @@ locals {
   # Production secrets survive an accidental destroy for 30 days; a disposable
   # environment's must vanish at once so its name can be reused.
   secret_recovery_days = local.is_production ? 30 : 0
+
+  # Where both database roles connect; each secret adds its own username and password.
+  db_endpoint = {
+    host   = aws_db_instance.main.address
+    port   = aws_db_instance.main.port
+    dbname = var.db_name
+  }
 }
 
 resource "aws_secretsmanager_secret" "db_admin" {
@@ -40,13 +47,10 @@ resource "aws_secretsmanager_secret" "db_admin" {
 
 resource "aws_secretsmanager_secret_version" "db_admin" {
   secret_id = aws_secretsmanager_secret.db_admin.id
-  secret_string = jsonencode({
+  secret_string = jsonencode(merge(local.db_endpoint, {
     username = var.db_admin_username
     password = random_password.db_admin.result
-    host     = aws_db_instance.main.address
-    port     = aws_db_instance.main.port
-    dbname   = var.db_name
-  })
+  }))
 }
 
 resource "aws_secretsmanager_secret" "db_app" {
@@ -57,13 +61,10 @@ resource "aws_secretsmanager_secret" "db_app" {
 
 resource "aws_secretsmanager_secret_version" "db_app" {
   secret_id = aws_secretsmanager_secret.db_app.id
-  secret_string = jsonencode({
+  secret_string = jsonencode(merge(local.db_endpoint, {
     username = var.db_app_username
     password = random_password.db_app.result
-    host     = aws_db_instance.main.address
-    port     = aws_db_instance.main.port
-    dbname   = var.db_name
-  })
+  }))
 }
 
 resource "aws_secretsmanager_secret" "app" {
@@ -155,37 +156,6 @@ resource "aws_s3_bucket" "media" {
   force_destroy = !local.is_production
 }
 
-resource "aws_s3_bucket_public_access_block" "media" {
-  bucket                  = aws_s3_bucket.media.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "media" {
-  bucket = aws_s3_bucket.media.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "media" {
-  bucket = aws_s3_bucket.media.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "media" {
-  bucket = aws_s3_bucket.media.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
 resource "aws_s3_bucket_lifecycle_configuration" "media" {
   bucket = aws_s3_bucket.media.id
 
@@ -201,29 +171,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.media]
-}
-
-data "aws_iam_policy_document" "media_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.media.arn, "${aws_s3_bucket.media.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  depends_on = [aws_s3_bucket_versioning.private]
 }
 
 resource "aws_s3_bucket_policy" "media" {
   bucket     = aws_s3_bucket.media.id
-  policy     = data.aws_iam_policy_document.media_bucket.json
-  depends_on = [aws_s3_bucket_public_access_block.media]
+  policy     = data.aws_iam_policy_document.deny_insecure_transport["media"].json
+  depends_on = [aws_s3_bucket_public_access_block.private]
 }

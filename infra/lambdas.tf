@@ -34,6 +34,63 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
+# Running a one-off task of the API family in this cluster and watching it: what the
+# migration hook, the jobs function and the CI role (kmdeploy run/migrate) all do.
+data "aws_iam_policy_document" "run_api_task" {
+  statement {
+    sid       = "RunApiTask"
+    actions   = ["ecs:RunTask"]
+    resources = [local.task_family_arn]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+  statement {
+    sid       = "WatchApiTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = [local.cluster_tasks]
+  }
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# What both Lambdas add to that: read the task definition to run, tag the tasks they
+# start, and read the task's log lines to report why it failed.
+data "aws_iam_policy_document" "lambda_run_api_task" {
+  source_policy_documents = [data.aws_iam_policy_document.run_api_task.json]
+
+  statement {
+    sid       = "DescribeTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
+  }
+  statement {
+    sid       = "TagOwnTasks"
+    actions   = ["ecs:TagResource"]
+    resources = [local.cluster_tasks]
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+  statement {
+    sid       = "ReadTaskLogs"
+    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+}
+
 # ---- Migration hook ------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "migrate" {
@@ -47,6 +104,8 @@ resource "aws_iam_role" "migrate" {
 }
 
 data "aws_iam_policy_document" "migrate" {
+  source_policy_documents = [data.aws_iam_policy_document.lambda_run_api_task.json]
+
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -66,51 +125,6 @@ data "aws_iam_policy_document" "migrate" {
     sid       = "ReportHookStatus"
     actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
     resources = [local.deployment_group_arn]
-  }
-  statement {
-    sid       = "DescribeTaskDefinition"
-    actions   = ["ecs:DescribeTaskDefinition"]
-    resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
-  }
-  statement {
-    sid       = "RunMigrationTask"
-    actions   = ["ecs:RunTask"]
-    resources = [local.task_family_arn]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.main.arn]
-    }
-  }
-  statement {
-    sid       = "TagOwnTasks"
-    actions   = ["ecs:TagResource"]
-    resources = [local.cluster_tasks]
-    condition {
-      test     = "StringEquals"
-      variable = "ecs:CreateAction"
-      values   = ["RunTask"]
-    }
-  }
-  statement {
-    sid       = "WatchMigrationTask"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
-    resources = [local.cluster_tasks]
-  }
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-  statement {
-    sid       = "ReadTaskLogs"
-    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
   }
 }
 
@@ -154,6 +168,8 @@ resource "aws_iam_role" "jobs" {
 }
 
 data "aws_iam_policy_document" "jobs" {
+  source_policy_documents = [data.aws_iam_policy_document.lambda_run_api_task.json]
+
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -165,36 +181,6 @@ data "aws_iam_policy_document" "jobs" {
     resources = [aws_ecs_service.api.id]
   }
   statement {
-    sid       = "DescribeTaskDefinition"
-    actions   = ["ecs:DescribeTaskDefinition"]
-    resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
-  }
-  statement {
-    sid       = "RunJobsTask"
-    actions   = ["ecs:RunTask"]
-    resources = [local.task_family_arn]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.main.arn]
-    }
-  }
-  statement {
-    sid       = "TagOwnTasks"
-    actions   = ["ecs:TagResource"]
-    resources = [local.cluster_tasks]
-    condition {
-      test     = "StringEquals"
-      variable = "ecs:CreateAction"
-      values   = ["RunTask"]
-    }
-  }
-  statement {
-    sid       = "WatchJobsTask"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
-    resources = [local.cluster_tasks]
-  }
-  statement {
     sid       = "FindRunningJobs"
     actions   = ["ecs:ListTasks"]
     resources = ["*"] # ecs:ListTasks is scoped by the condition below, not by resource.
@@ -203,21 +189,6 @@ data "aws_iam_policy_document" "jobs" {
       variable = "ecs:cluster"
       values   = [aws_ecs_cluster.main.arn]
     }
-  }
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-  statement {
-    sid       = "ReadTaskLogs"
-    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
   }
 }
 

@@ -6,37 +6,6 @@ resource "aws_s3_bucket" "web" {
   force_destroy = !local.is_production
 }
 
-resource "aws_s3_bucket_public_access_block" "web" {
-  bucket                  = aws_s3_bucket.web.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "web" {
-  bucket = aws_s3_bucket.web.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "web" {
-  bucket = aws_s3_bucket.web.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "web" {
-  bucket = aws_s3_bucket.web.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
 resource "aws_s3_bucket_lifecycle_configuration" "web" {
   bucket = aws_s3_bucket.web.id
 
@@ -49,7 +18,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "web" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.web]
+  depends_on = [aws_s3_bucket_versioning.private]
 }
 
 resource "aws_cloudfront_origin_access_control" "web" {
@@ -127,6 +96,8 @@ resource "aws_cloudfront_distribution" "web" {
 }
 
 data "aws_iam_policy_document" "web_bucket" {
+  source_policy_documents = [data.aws_iam_policy_document.deny_insecure_transport["web"].json]
+
   statement {
     sid       = "CloudFrontRead"
     actions   = ["s3:GetObject"]
@@ -141,25 +112,10 @@ data "aws_iam_policy_document" "web_bucket" {
       values   = [aws_cloudfront_distribution.web.arn]
     }
   }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.web.arn, "${aws_s3_bucket.web.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
 }
 
 resource "aws_s3_bucket_policy" "web" {
   bucket     = aws_s3_bucket.web.id
   policy     = data.aws_iam_policy_document.web_bucket.json
-  depends_on = [aws_s3_bucket_public_access_block.web]
+  depends_on = [aws_s3_bucket_public_access_block.private]
 }

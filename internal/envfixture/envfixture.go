@@ -34,7 +34,9 @@ import (
 	"github.com/knowmetools/km-release/internal/config"
 )
 
-// Options shape the environment. Only Name is required.
+// Options shape the environment. Only Name is required. The cluster, service, log
+// group, CodeDeploy and function names follow infra/'s, with Name in place of its
+// "<app>-<env>".
 type Options struct {
 	// Name prefixes every resource; it must be unique in the emulation, lower case
 	// letters, digits and dashes, at most 20 characters (target group names are short).
@@ -54,6 +56,13 @@ type Options struct {
 	// InitialImage is the image of the first revision; default an image pushed to the
 	// emulation's registry (tag "initial").
 	InitialImage string
+	// Environment of the API container; default DJANGO_ENV set to Name.
+	Environment []ecstypes.KeyValuePair
+	// Secrets of the API container (Secrets Manager or SSM references); default none.
+	Secrets []ecstypes.Secret
+	// ProdPort and TestPort are the production and test listeners' ports; default 80
+	// and 8080.
+	ProdPort, TestPort int32
 }
 
 func (o *Options) defaults() error {
@@ -71,6 +80,15 @@ func (o *Options) defaults() error {
 	}
 	if o.DesiredCount == 0 {
 		o.DesiredCount = 1
+	}
+	if o.Environment == nil {
+		o.Environment = []ecstypes.KeyValuePair{{Name: aws.String("DJANGO_ENV"), Value: aws.String(o.Name)}}
+	}
+	if o.ProdPort == 0 {
+		o.ProdPort = 80
+	}
+	if o.TestPort == 0 {
+		o.TestPort = 8080
 	}
 	if o.HookEvent == "" {
 		o.HookEvent = "BeforeInstall"
@@ -93,6 +111,8 @@ type Env struct {
 	Repository string
 	// VPC is the ID of the environment's VPC.
 	VPC string
+	// LambdaRole is the ARN of the role the environment's functions run as.
+	LambdaRole string
 }
 
 // New builds the environment in emu. It takes a few seconds (moto calls).
@@ -143,7 +163,7 @@ type builder struct {
 	lambda *lambda.Client
 	ecr    *ecr.Client
 
-	lbSG, executionRole, taskRole, codeDeployRole, lambdaRole string
+	lbSG, executionRole, taskRole, codeDeployRole string
 }
 
 func (b *builder) network(ctx context.Context) error {
@@ -216,7 +236,7 @@ func (b *builder) loadBalancer(ctx context.Context) error {
 		port int32
 		tg   string
 		dst  *string
-	}{{80, r.TargetGroupBlue, &r.ProdListenerARN}, {8080, r.TargetGroupGreen, &r.TestListenerARN}} {
+	}{{b.opts.ProdPort, r.TargetGroupBlue, &r.ProdListenerARN}, {b.opts.TestPort, r.TargetGroupGreen, &r.TestListenerARN}} {
 		out, err := b.elb.CreateListener(ctx, &elbv2.CreateListenerInput{
 			LoadBalancerArn: aws.String(lbARN), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(l.port),
 			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(l.tg)}},
@@ -237,7 +257,7 @@ func (b *builder) roles(ctx context.Context) error {
 		{"execution", "ecs-tasks.amazonaws.com", &b.executionRole},
 		{"task", "ecs-tasks.amazonaws.com", &b.taskRole},
 		{"codedeploy", "codedeploy.amazonaws.com", &b.codeDeployRole},
-		{"lambda", "lambda.amazonaws.com", &b.lambdaRole},
+		{"lambda", "lambda.amazonaws.com", &b.env.LambdaRole},
 	} {
 		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, role.principal)
 		out, err := b.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(b.opts.Name + "-" + role.suffix), AssumeRolePolicyDocument: aws.String(trust)})
@@ -250,7 +270,7 @@ func (b *builder) roles(ctx context.Context) error {
 }
 
 func (b *builder) logGroup(ctx context.Context) error {
-	b.env.Resources.LogGroup = "/ecs/" + b.opts.Name
+	b.env.Resources.LogGroup = "/ecs/" + b.opts.Name + "-api"
 	_, err := b.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(b.env.Resources.LogGroup)})
 	return err
 }
@@ -287,7 +307,8 @@ func (b *builder) service(ctx context.Context) error {
 			Memory:       aws.Int32(512),
 			Command:      []string{"server"},
 			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(r.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}},
-			Environment:  []ecstypes.KeyValuePair{{Name: aws.String("DJANGO_ENV"), Value: aws.String(b.opts.Name)}},
+			Environment:  b.opts.Environment,
+			Secrets:      b.opts.Secrets,
 			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
 				"awslogs-group": r.LogGroup, "awslogs-region": b.env.AWS.Region, "awslogs-stream-prefix": r.ContainerName,
 			}},
@@ -317,7 +338,7 @@ func (b *builder) migrateFunction(ctx context.Context) error {
 	r := &b.env.Resources
 	r.MigrateFunction, r.MigrationHookEvent = b.opts.Name+"-migrate", b.opts.HookEvent
 	_, err := b.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(r.MigrateFunction), Role: aws.String(b.lambdaRole),
+		FunctionName: aws.String(r.MigrateFunction), Role: aws.String(b.env.LambdaRole),
 		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
 		Code:          &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(900),
@@ -332,7 +353,7 @@ func (b *builder) migrateFunction(ctx context.Context) error {
 
 func (b *builder) codeDeploy(ctx context.Context) error {
 	r := &b.env.Resources
-	r.CodeDeployApp, r.CodeDeployGroup = b.opts.Name, b.opts.Name+"-api"
+	r.CodeDeployApp, r.CodeDeployGroup = b.opts.Name+"-api", b.opts.Name+"-api"
 	if _, err := b.cd.CreateApplication(ctx, &codedeploy.CreateApplicationInput{
 		ApplicationName: aws.String(r.CodeDeployApp), ComputePlatform: cdtypes.ComputePlatformEcs,
 	}); err != nil {

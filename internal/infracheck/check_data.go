@@ -115,14 +115,13 @@ func CheckBucketsPrivate(m *Module) []Finding {
 	for _, bucket := range m.ResourcesOfType("aws_s3_bucket") {
 		covered := false
 		for _, pab := range blocks {
-			a := pab.Attr("bucket")
-			if a == nil || !m.RefersTo(a.Expr, bucket.Key()) {
+			if !m.RefersTo(perInstance(pab, "bucket"), bucket.Key()) {
 				continue
 			}
 			covered = true
 			for _, flag := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
 				if !literalTrue(pab.Attr(flag)) {
-					r.add(pab.Range, "%s: %s must be true", pab.Key(), flag)
+					r.add(pab.Range, "%s (%s): %s must be true", pab.Key(), bucket.Key(), flag)
 				}
 			}
 		}
@@ -136,14 +135,33 @@ func CheckBucketsPrivate(m *Module) []Finding {
 			continue
 		}
 		for _, doc := range m.ReferencedResources(a.Expr, "aws_iam_policy_document") {
-			for _, st := range policyStatements(m.Data[strings.TrimPrefix(doc, "data.")]) {
+			for _, st := range m.documentStatements(doc) {
 				if st.effect == "Allow" && st.anonymous {
-					r.add(st.rng, "%s allows an anonymous principal (*): grant the CloudFront service or a role instead", doc)
+					r.add(st.rng, "%s allows an anonymous principal (*): grant the CloudFront service or a role instead", st.doc)
 				}
 			}
 		}
 	}
 	return r.out
+}
+
+// perInstance returns what attribute name of b is built from: the attribute itself, or,
+// when it takes each.key/each.value, the resource's for_each expression, so that a
+// setting shared by several buckets through for_each is credited to exactly those
+// buckets. It returns an empty expression when the attribute is missing.
+func perInstance(b *Block, name string) hcl.Expression {
+	a := b.Attr(name)
+	if a == nil {
+		return hcl.StaticExpr(cty.NullVal(cty.DynamicPseudoType), b.Range)
+	}
+	for _, ref := range Refs(a.Expr) {
+		if ref.Key == "each" {
+			if fe := b.Attr("for_each"); fe != nil {
+				return fe.Expr
+			}
+		}
+	}
+	return a.Expr
 }
 
 func evalAttr(ev *Evaluator, b *Block, name string) cty.Value {

@@ -102,6 +102,9 @@ func CheckReferences(m *Module) []Finding {
 			if a.Name == "ignore_changes" {
 				return // names attributes of the resource itself, not references
 			}
+			if b.Type == "moved" && a.Name == "from" {
+				return // the old address: gone from the configuration by definition
+			}
 			checkExpr(a.Expr)
 		})
 	}

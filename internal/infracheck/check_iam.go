@@ -12,6 +12,7 @@ import (
 // statement is one statement of an aws_iam_policy_document, as far as it can be known
 // without AWS: literal actions and resources, principals and condition keys.
 type statement struct {
+	doc        string // "data.aws_iam_policy_document.x" that declares it
 	rng        hcl.Range
 	effect     string
 	actions    []string
@@ -58,6 +59,39 @@ func policyStatements(doc *Block) []statement {
 		}
 		out = append(out, st)
 	}
+	return out
+}
+
+// documentStatements returns the statements a policy document ("data.aws_iam_policy_document.x")
+// produces: its own and those of the documents it merges in through
+// source_policy_documents or override_policy_documents, recursively, so that sharing
+// statements between documents cannot hide them from the checks.
+func (m *Module) documentStatements(key string) []statement {
+	var out []statement
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(key string) {
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		doc := m.Data[strings.TrimPrefix(key, "data.")]
+		if doc == nil {
+			return
+		}
+		for _, attr := range []string{"source_policy_documents", "override_policy_documents"} {
+			if a := doc.Attr(attr); a != nil {
+				for _, d := range m.ReferencedResources(a.Expr, "aws_iam_policy_document") {
+					walk(d)
+				}
+			}
+		}
+		for _, st := range policyStatements(doc) {
+			st.doc = key
+			out = append(out, st)
+		}
+	}
+	walk(key)
 	return out
 }
 
@@ -139,7 +173,7 @@ func CheckLambdaIAM(m *Module) []Finding {
 				r.add(pol.Range, "%s: write the policy as a data \"aws_iam_policy_document\" so its privileges can be checked", pol.Key())
 			}
 			for _, d := range docs {
-				checkLeastPrivilege(r, d, policyStatements(m.Data[strings.TrimPrefix(d, "data.")]))
+				checkLeastPrivilege(r, m.documentStatements(d))
 			}
 		}
 		if !found {
@@ -149,8 +183,9 @@ func CheckLambdaIAM(m *Module) []Finding {
 	return r.out
 }
 
-func checkLeastPrivilege(r *report, doc string, sts []statement) {
+func checkLeastPrivilege(r *report, sts []statement) {
 	for _, st := range sts {
+		doc := st.doc
 		if st.effect != "Allow" {
 			continue
 		}

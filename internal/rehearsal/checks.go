@@ -68,35 +68,10 @@ type checker struct {
 	ports []int
 }
 
-// prodTargetGroup is the target group the production listener forwards to.
-func (c *checker) prodTargetGroup(ctx context.Context) (string, error) {
-	out, err := c.elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: []string{c.env.Resources.ProdListenerARN}})
-	if err != nil {
-		return "", err
-	}
-	for _, l := range out.Listeners {
-		for _, a := range l.DefaultActions {
-			if a.TargetGroupArn != nil {
-				return *a.TargetGroupArn, nil
-			}
-			if a.ForwardConfig != nil {
-				best, w := "", int32(-1)
-				for _, tg := range a.ForwardConfig.TargetGroups {
-					if aws.ToInt32(tg.Weight) > w {
-						best, w = aws.ToString(tg.TargetGroupArn), aws.ToInt32(tg.Weight)
-					}
-				}
-				return best, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("the production listener forwards nowhere")
-}
-
 // serving asks each target of the production target group for /status/, as the
 // load balancer would route a request.
 func (c *checker) serving(ctx context.Context) ([]apiStatus, error) {
-	tg, err := c.prodTargetGroup(ctx)
+	tg, err := c.env.api.ProdTargetGroup(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +107,7 @@ func (c *checker) expectServing(ctx context.Context, version string) (string, er
 			return "", fmt.Errorf("production traffic reaches %s, want %s healthy", st, version)
 		}
 	}
-	tg, _ := c.prodTargetGroup(ctx)
+	tg, _ := c.env.api.ProdTargetGroup(ctx)
 	return fmt.Sprintf("production traffic (%s) reaches %s: %s", tgName(tg), version, sts[0]), nil
 }
 

@@ -1,8 +1,6 @@
 package rehearsal
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,16 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -86,6 +75,9 @@ type Environment struct {
 	Repository, VPC string
 	// DBAdminURL connects to the application database as the admin role (checks only).
 	DBAdminURL string
+
+	// api is the API's part, built by envfixture.
+	api *envfixture.Env
 }
 
 // Outputs are the environment's Terraform outputs as infra/outputs.tf names them: every
@@ -115,20 +107,17 @@ func (e *Environment) Environ(emu *awsemu.Emulator) []string {
 	return env
 }
 
-// provisioner holds the clients of one Provision.
+// provisioner holds the state of one Provision.
 type provisioner struct {
 	d   Description
 	emu *awsemu.Emulator
 	env *Environment
 	cfg aws.Config
 
-	lbSG, lbARN                                 string
-	executionRole, taskRole, cdRole, lambdaRole string
-	adminPassword, appPassword, adminUserPass   string
-	adminSecretValue, appSecretValue            string
-	adminUserParam                              string
-	db                                          *pglocal.Server
-	lambdaLog                                   io.Writer
+	adminPassword, appPassword, adminUserPass string
+	adminUserParam                            string
+	db                                        *pglocal.Server
+	lambdaLog                                 io.Writer
 }
 
 // Provision creates the environment of d in emu, with its database in db, and
@@ -139,20 +128,15 @@ func Provision(ctx context.Context, emu *awsemu.Emulator, db *pglocal.Server, d 
 		lambdaLog = io.Discard
 	}
 	p := &provisioner{d: d, emu: emu, db: db, cfg: emu.AWSConfig(), lambdaLog: lambdaLog, env: &Environment{Description: d, TaskAssignPublicIP: "DISABLED"}}
-	p.env.Repository = d.prefix() + "/api"
 	steps := []struct {
 		what string
 		do   func(context.Context) error
 	}{
 		{"database", p.database},
 		{"secrets", p.secrets},
-		{"network", p.network},
-		{"load balancer", p.loadBalancer},
-		{"roles", p.roles},
-		{"log group and repository", p.logsAndRepository},
-		{"cluster, task definition and service", func(ctx context.Context) error { return p.service(ctx, initialImage) }},
-		{"Lambdas and schedule", p.lambdas},
-		{"CodeDeploy", p.codeDeploy},
+		{"API service, migration hook and CodeDeploy", func(ctx context.Context) error { return p.api(ctx, initialImage) }},
+		{"CI role", p.ciRole},
+		{"jobs Lambda and schedule", p.jobs},
 		{"web bucket and CloudFront", p.web},
 		{"media bucket and RDS instance", p.data},
 	}
@@ -215,224 +199,74 @@ func (p *provisioner) secrets(ctx context.Context) error {
 	return err
 }
 
-func (p *provisioner) network(ctx context.Context) error {
-	c := ec2.NewFromConfig(p.cfg)
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.10.0.0/16")})
-	if err != nil {
-		return err
-	}
-	p.env.VPC = aws.ToString(vpc.Vpc.VpcId)
-	if _, err := c.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpc.Vpc.VpcId, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
-		return err
-	}
-	for i, az := range []string{"a", "b"} {
-		sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{
-			VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.10.%d.0/24", i+1)), AvailabilityZone: aws.String(awsemu.DefaultRegion + az),
-		})
-		if err != nil {
-			return err
-		}
-		p.env.Resources.TaskSubnets = append(p.env.Resources.TaskSubnets, aws.ToString(sn.Subnet.SubnetId))
-	}
-	for _, sg := range []struct {
-		name string
-		dst  *string
-	}{{"lb", &p.lbSG}, {"tasks", nil}} {
-		out, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-			GroupName: aws.String(p.d.prefix() + "-" + sg.name), Description: aws.String(sg.name), VpcId: vpc.Vpc.VpcId,
-		})
-		if err != nil {
-			return err
-		}
-		if sg.dst != nil {
-			*sg.dst = aws.ToString(out.GroupId)
-		} else {
-			p.env.Resources.TaskSecurityGroups = []string{aws.ToString(out.GroupId)}
-		}
-	}
-	return nil
-}
-
-func (p *provisioner) loadBalancer(ctx context.Context) error {
-	c := elbv2.NewFromConfig(p.cfg)
-	r := &p.env.Resources
-	lb, err := c.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
-		Name: aws.String(p.d.prefix()), Subnets: r.TaskSubnets, SecurityGroups: []string{p.lbSG},
-		Type: elbtypes.LoadBalancerTypeEnumApplication, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing,
-	})
-	if err != nil {
-		return err
-	}
-	p.lbARN = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)
-	r.APIURL = "http://" + aws.ToString(lb.LoadBalancers[0].DNSName)
-	for _, tg := range []struct {
-		color string
-		dst   *string
-	}{{"blue", &r.TargetGroupBlue}, {"green", &r.TargetGroupGreen}} {
-		out, err := c.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
-			Name: aws.String(p.d.prefix() + "-" + tg.color), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(p.d.ContainerPort),
-			VpcId: aws.String(p.env.VPC), TargetType: elbtypes.TargetTypeEnumIp,
-			HealthCheckPath: aws.String("/status/"), Matcher: &elbtypes.Matcher{HttpCode: aws.String("200")},
-		})
-		if err != nil {
-			return err
-		}
-		*tg.dst = aws.ToString(out.TargetGroups[0].TargetGroupArn)
-	}
-	for _, l := range []struct {
-		port int32
-		tg   string
-		dst  *string
-	}{{443, r.TargetGroupBlue, &r.ProdListenerARN}, {8443, r.TargetGroupGreen, &r.TestListenerARN}} {
-		out, err := c.CreateListener(ctx, &elbv2.CreateListenerInput{
-			LoadBalancerArn: aws.String(p.lbARN), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(l.port),
-			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(l.tg)}},
-		})
-		if err != nil {
-			return err
-		}
-		*l.dst = aws.ToString(out.Listeners[0].ListenerArn)
-	}
-	return nil
-}
-
-func (p *provisioner) roles(ctx context.Context) error {
-	c := iam.NewFromConfig(p.cfg)
-	for _, role := range []struct {
-		suffix, principal string
-		dst               *string
-	}{
-		{"ecs-execution", `{"Service":"ecs-tasks.amazonaws.com"}`, &p.executionRole},
-		{"ecs-task", `{"Service":"ecs-tasks.amazonaws.com"}`, &p.taskRole},
-		{"codedeploy", `{"Service":"codedeploy.amazonaws.com"}`, &p.cdRole},
-		{"lambda", `{"Service":"lambda.amazonaws.com"}`, &p.lambdaRole},
-		{"github-actions", fmt.Sprintf(`{"Federated":"arn:aws:iam::%s:oidc-provider/token.actions.githubusercontent.com"}`, awsemu.AccountID), &p.env.Resources.GitHubActionsRoleARN},
-	} {
-		action := "sts:AssumeRole"
-		if strings.Contains(role.principal, "Federated") {
-			action = "sts:AssumeRoleWithWebIdentity"
-		}
-		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":%s,"Action":%q}]}`, role.principal, action)
-		out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.d.prefix() + "-" + role.suffix), AssumeRolePolicyDocument: aws.String(trust)})
-		if err != nil {
-			return err
-		}
-		*role.dst = aws.ToString(out.Role.Arn)
-	}
-	return nil
-}
-
-func (p *provisioner) logsAndRepository(ctx context.Context) error {
-	r := &p.env.Resources
-	r.LogGroup = "/ecs/" + p.d.prefix() + "-api"
-	if _, err := cloudwatchlogs.NewFromConfig(p.cfg).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(r.LogGroup)}); err != nil {
-		return err
-	}
-	repo, err := ecr.NewFromConfig(p.cfg).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(p.env.Repository)})
-	if err != nil {
-		return err
-	}
-	r.ECRRepositoryURL = aws.ToString(repo.Repository.RepositoryUri)
-	return nil
-}
-
-// service registers the API task definition (configuration as environment, passwords
-// as secrets) and the CODE_DEPLOY service.
-func (p *provisioner) service(ctx context.Context, image string) error {
-	c := ecs.NewFromConfig(p.cfg)
-	r := &p.env.Resources
-	r.Cluster, r.Service, r.TaskFamily = p.d.prefix(), p.d.prefix()+"-api", p.d.prefix()+"-api"
-	r.ContainerName, r.ContainerPort = p.d.ContainerName, p.d.ContainerPort
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(r.Cluster)}); err != nil {
-		return err
-	}
+// api builds the API's part of the environment with envfixture: the task definition
+// carries the database configuration as environment and the passwords as secrets.
+func (p *provisioner) api(ctx context.Context, image string) error {
 	kv := func(k, v string) ecstypes.KeyValuePair {
 		return ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(v)}
 	}
 	secret := func(k, from string) ecstypes.Secret {
 		return ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(from)}
 	}
-	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(r.TaskFamily), NetworkMode: ecstypes.NetworkModeAwsvpc,
-		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		Cpu:                     aws.String("256"), Memory: aws.String("512"),
-		ExecutionRoleArn: aws.String(p.executionRole), TaskRoleArn: aws.String(p.taskRole),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{
-			Name: aws.String(r.ContainerName), Image: aws.String(image), Essential: aws.Bool(true),
-			Memory:       aws.Int32(512), // the emulation's RunTask wants container-level memory
-			Command:      []string{"server"},
-			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(r.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}},
-			Environment: []ecstypes.KeyValuePair{
-				kv("DJANGO_DB_HOST", p.db.Host), kv("DJANGO_DB_PORT", strconv.Itoa(p.db.Port)), kv("DJANGO_DB_NAME", p.d.DBName),
-				kv("DJANGO_DB_USER", p.d.DBAppUser), kv("DATABASE_ADMIN_USER", p.d.DBAdminUser), kv("ADMIN_EMAIL", p.d.AdminEmail),
-			},
-			Secrets: []ecstypes.Secret{
-				secret("DJANGO_DB_PASSWORD", r.DBAppSecretARN+":password::"),
-				secret("DATABASE_ADMIN_PASSWORD", r.DBAdminSecretARN+":password::"),
-				secret("ADMIN_PASSWORD", p.adminUserParam),
-			},
-			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
-				"awslogs-group": r.LogGroup, "awslogs-region": awsemu.DefaultRegion, "awslogs-stream-prefix": "api",
-			}},
-		}},
+	db := p.env.Resources
+	fx, err := envfixture.New(ctx, p.emu, envfixture.Options{
+		Name: p.d.prefix(), ContainerName: p.d.ContainerName, ContainerPort: p.d.ContainerPort,
+		HookEvent: p.d.HookEvent, MigrateHook: p.migrateHandler, InitialImage: image,
+		ProdPort: 443, TestPort: 8443,
+		Environment: []ecstypes.KeyValuePair{
+			kv("DJANGO_DB_HOST", p.db.Host), kv("DJANGO_DB_PORT", strconv.Itoa(p.db.Port)), kv("DJANGO_DB_NAME", p.d.DBName),
+			kv("DJANGO_DB_USER", p.d.DBAppUser), kv("DATABASE_ADMIN_USER", p.d.DBAdminUser), kv("ADMIN_EMAIL", p.d.AdminEmail),
+		},
+		Secrets: []ecstypes.Secret{
+			secret("DJANGO_DB_PASSWORD", db.DBAppSecretARN+":password::"),
+			secret("DATABASE_ADMIN_PASSWORD", db.DBAdminSecretARN+":password::"),
+			secret("ADMIN_PASSWORD", p.adminUserParam),
+		},
 	})
 	if err != nil {
 		return err
 	}
-	_, err = c.CreateService(ctx, &ecs.CreateServiceInput{
-		Cluster: aws.String(r.Cluster), ServiceName: aws.String(r.Service), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
-		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
-		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeCodeDeploy},
-		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(r.TargetGroupBlue), ContainerName: aws.String(r.ContainerName), ContainerPort: aws.Int32(r.ContainerPort)}},
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: r.TaskSubnets, SecurityGroups: r.TaskSecurityGroups, AssignPublicIp: ecstypes.AssignPublicIpDisabled,
-		}},
-	})
-	return err
+	p.env.api, p.env.Repository, p.env.VPC = fx, fx.Repository, fx.VPC
+	r := fx.Resources
+	r.DBName, r.DBEndpoint, r.DBAdminSecretARN, r.DBAppSecretARN = db.DBName, db.DBEndpoint, db.DBAdminSecretARN, db.DBAppSecretARN
+	p.env.Resources = r
+	return nil
 }
 
-// lambdas creates the migration hook and the background jobs functions, registers the
-// product's handlers for them with the emulation, and schedules the jobs.
-func (p *provisioner) lambdas(ctx context.Context) error {
-	c := awslambda.NewFromConfig(p.cfg)
-	r := &p.env.Resources
-	r.MigrateFunction, r.JobsFunction, r.MigrationHookEvent = p.d.prefix()+"-migrate", p.d.prefix()+"-jobs", p.d.HookEvent
-	migrateEnv := envfixture.MigrateEnv(r)
-	jobsEnv := envfixture.MigrateEnv(r)
-	jobsEnv["SERVICE"] = r.Service
-	code, err := bootstrapZip()
+// ciRole is the role the release workflow assumes through GitHub's OIDC provider.
+func (p *provisioner) ciRole(ctx context.Context) error {
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::%s:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, awsemu.AccountID)
+	out, err := iam.NewFromConfig(p.cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.d.prefix() + "-github-actions"), AssumeRolePolicyDocument: aws.String(trust)})
 	if err != nil {
 		return err
 	}
-	var jobsARN string
-	for _, fn := range []struct {
-		name    string
-		env     map[string]string
-		factory awsemu.LambdaFactory
-		arn     *string
-	}{
-		{r.MigrateFunction, migrateEnv, p.migrateHandler, nil},
-		{r.JobsFunction, jobsEnv, p.jobsHandler, &jobsARN},
-	} {
-		out, err := c.CreateFunction(ctx, &awslambda.CreateFunctionInput{
-			FunctionName: aws.String(fn.name), Role: aws.String(p.lambdaRole), Runtime: lambdatypes.RuntimeProvidedal2023,
-			Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: code}, Timeout: aws.Int32(900),
-			Environment: &lambdatypes.Environment{Variables: fn.env},
-		})
-		if err != nil {
-			return err
-		}
-		if fn.arn != nil {
-			*fn.arn = aws.ToString(out.FunctionArn)
-		}
-		p.emu.RegisterLambda(fn.name, fn.factory)
+	p.env.Resources.GitHubActionsRoleARN = aws.ToString(out.Role.Arn)
+	return nil
+}
+
+// jobs creates the background jobs function (configured like the migration hook,
+// plus the service), registers the product's handler for it with the emulation, and
+// schedules it.
+func (p *provisioner) jobs(ctx context.Context) error {
+	r := &p.env.Resources
+	r.JobsFunction = p.d.prefix() + "-jobs"
+	env := envfixture.MigrateEnv(r)
+	env["SERVICE"] = r.Service
+	out, err := awslambda.NewFromConfig(p.cfg).CreateFunction(ctx, &awslambda.CreateFunctionInput{
+		FunctionName: aws.String(r.JobsFunction), Role: aws.String(p.env.api.LambdaRole), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(900),
+		Environment: &lambdatypes.Environment{Variables: env},
+	})
+	if err != nil {
+		return err
 	}
+	p.emu.RegisterLambda(r.JobsFunction, p.jobsHandler)
 	eb := eventbridge.NewFromConfig(p.cfg)
 	r.JobsScheduleRule = p.d.prefix() + "-jobs"
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(r.JobsScheduleRule), ScheduleExpression: aws.String("rate(15 minutes)")}); err != nil {
 		return err
 	}
-	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(r.JobsScheduleRule), Targets: []ebtypes.Target{{Id: aws.String("jobs"), Arn: aws.String(jobsARN)}}})
+	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(r.JobsScheduleRule), Targets: []ebtypes.Target{{Id: aws.String("jobs"), Arn: out.FunctionArn}}})
 	return err
 }
 
@@ -455,52 +289,6 @@ func (p *provisioner) jobsHandler(ctx context.Context, env map[string]string, aw
 		return nil, err
 	}
 	return lambda.NewHandler(j.Handle), nil
-}
-
-// bootstrapZip is a function package for CreateFunction; the emulation runs the
-// registered handler instead.
-func bootstrapZip() ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("bootstrap")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write([]byte("#!/bin/sh\nexit 0\n")); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func (p *provisioner) codeDeploy(ctx context.Context) error {
-	c := codedeploy.NewFromConfig(p.cfg)
-	r := &p.env.Resources
-	r.CodeDeployApp, r.CodeDeployGroup = p.d.prefix()+"-api", p.d.prefix()+"-api"
-	if _, err := c.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String(r.CodeDeployApp), ComputePlatform: cdtypes.ComputePlatformEcs}); err != nil {
-		return err
-	}
-	_, err := c.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{
-		ApplicationName: aws.String(r.CodeDeployApp), DeploymentGroupName: aws.String(r.CodeDeployGroup),
-		ServiceRoleArn: aws.String(p.cdRole), DeploymentConfigName: aws.String("CodeDeployDefault.ECSAllAtOnce"),
-		DeploymentStyle: &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
-		BlueGreenDeploymentConfiguration: &cdtypes.BlueGreenDeploymentConfiguration{
-			DeploymentReadyOption:                     &cdtypes.DeploymentReadyOption{ActionOnTimeout: cdtypes.DeploymentReadyActionContinueDeployment},
-			TerminateBlueInstancesOnDeploymentSuccess: &cdtypes.BlueInstanceTerminationOption{Action: cdtypes.InstanceActionTerminate},
-		},
-		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{
-			cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnRequest,
-		}},
-		EcsServices: []cdtypes.ECSService{{ClusterName: aws.String(r.Cluster), ServiceName: aws.String(r.Service)}},
-		LoadBalancerInfo: &cdtypes.LoadBalancerInfo{TargetGroupPairInfoList: []cdtypes.TargetGroupPairInfo{{
-			TargetGroups:     []cdtypes.TargetGroupInfo{{Name: aws.String(p.d.prefix() + "-blue")}, {Name: aws.String(p.d.prefix() + "-green")}},
-			ProdTrafficRoute: &cdtypes.TrafficRoute{ListenerArns: []string{r.ProdListenerARN}},
-			TestTrafficRoute: &cdtypes.TrafficRoute{ListenerArns: []string{r.TestListenerARN}},
-		}}},
-	})
-	return err
 }
 
 func (p *provisioner) web(ctx context.Context) error {
