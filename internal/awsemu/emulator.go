@@ -76,6 +76,10 @@ type Emulator struct {
 	moto    *motoServer
 	motoURL *url.URL
 	backend aws.Config // straight to moto, for the Go parts' own reads and writes
+	// http is shared by the proxy and every SDK client built from backend or
+	// AWSConfig(): the SDK otherwise gives each client its own transport, and the
+	// emulation builds clients per request.
+	http *http.Client
 
 	frontLn  net.Listener
 	front    *http.Server
@@ -110,7 +114,10 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	e := &Emulator{opts: opts, moto: m, faults: newFaults()}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.motoURL, _ = url.Parse(m.url())
-	e.backend = staticConfig(m.url())
+	// Clients upload in parallel; the default two idle connections per host would make
+	// the proxy reconnect to moto for most requests.
+	e.http = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}
+	e.backend = e.staticConfig(m.url())
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(e.motoURL)
@@ -118,9 +125,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		},
 		ModifyResponse: e.fixResponse,
 		ErrorHandler:   e.proxyError,
-		// Clients upload in parallel; the default two idle connections per host
-		// would make the proxy reconnect to moto for most requests.
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
+		Transport:      e.http.Transport,
 	}
 
 	if err := e.listen(); err != nil {
@@ -163,7 +168,7 @@ func (e *Emulator) MotoURL() string { return e.moto.url() }
 
 // AWSConfig returns a config for SDK clients: region, static credentials and the
 // emulation endpoint. S3 clients additionally need UsePathStyle.
-func (e *Emulator) AWSConfig() aws.Config { return staticConfig(e.Endpoint()) }
+func (e *Emulator) AWSConfig() aws.Config { return e.staticConfig(e.Endpoint()) }
 
 // Env returns the environment (KEY=VALUE) that makes an SDK-based process, e.g. one
 // using config.LoadDefaultConfig, talk to the emulation.
@@ -192,7 +197,7 @@ func (e *Emulator) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("reset moto: %w", err)
 	}
@@ -226,6 +231,7 @@ func (e *Emulator) Close() error {
 		}
 		e.wg.Wait()
 		e.moto.stop()
+		e.http.CloseIdleConnections()
 	})
 	return nil
 }
@@ -239,11 +245,12 @@ func (e *Emulator) goBackground(f func(ctx context.Context)) {
 	}()
 }
 
-func staticConfig(endpoint string) aws.Config {
+func (e *Emulator) staticConfig(endpoint string) aws.Config {
 	return aws.Config{
 		Region:       DefaultRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   e.http,
 	}
 }
 

@@ -7,13 +7,14 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/knowmetools/km-release/internal/awsemu/codedeploy"
 )
 
 // X-Amz-Target prefixes of the JSON-protocol services the front end looks into.
 const (
-	targetECS        = "AmazonEC2ContainerServiceV20141113."
-	targetCodeDeploy = "CodeDeploy_20141006."
-	targetECR        = "AmazonEC2ContainerRegistry_V20150921."
+	targetECS = "AmazonEC2ContainerServiceV20141113."
+	targetECR = "AmazonEC2ContainerRegistry_V20150921."
 )
 
 // call identifies one API call: the SigV4 signing name of its service (e.g. "ecs",
@@ -51,7 +52,7 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	switch {
-	case strings.HasPrefix(target, targetCodeDeploy):
+	case strings.HasPrefix(target, codedeploy.TargetPrefix):
 		e.cd.ServeHTTP(w, r)
 		return
 	case strings.HasPrefix(target, targetECS):

@@ -27,7 +27,8 @@ import (
 // guards UpdateService on CODE_DEPLOY services; clusters, task definitions and
 // services stay in moto.
 type taskService struct {
-	e *Emulator
+	e   *Emulator
+	ecs *ecs.Client // to moto, for clusters, task definitions and services
 
 	mu    sync.Mutex
 	tasks map[string]*task // by task ARN
@@ -64,7 +65,7 @@ type containerState struct {
 }
 
 func newTaskService(e *Emulator) *taskService {
-	return &taskService{e: e, tasks: map[string]*task{}}
+	return &taskService{e: e, ecs: ecs.NewFromConfig(e.backend), tasks: map[string]*task{}}
 }
 
 func (ts *taskService) reset() {
@@ -147,14 +148,12 @@ func decodeRequest(body []byte, v any) error {
 	return nil
 }
 
-func (ts *taskService) ecs() *ecs.Client { return ecs.NewFromConfig(ts.e.backend) }
-
 // clusterARN resolves a cluster name or ARN ("" = default) through moto.
 func (ts *taskService) clusterARN(ctx context.Context, cluster string) (string, error) {
 	if cluster == "" {
 		cluster = "default"
 	}
-	out, err := ts.ecs().DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+	out, err := ts.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
 	if err != nil {
 		return "", fmt.Errorf("describe cluster %s in moto: %w", cluster, err)
 	}
@@ -202,7 +201,7 @@ func (ts *taskService) runTask(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tdOut, err := ts.ecs().DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(req.TaskDefinition)})
+	tdOut, err := ts.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(req.TaskDefinition)})
 	if err != nil || tdOut.TaskDefinition == nil {
 		return nil, clientErr("ClientException", "Unable to describe task definition.")
 	}
@@ -671,7 +670,7 @@ func (ts *taskService) checkUpdateService(ctx context.Context, body []byte) erro
 	if cluster == "" {
 		cluster = "default"
 	}
-	out, err := ts.ecs().DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{req.Service}})
+	out, err := ts.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{req.Service}})
 	if err != nil || len(out.Services) == 0 {
 		return nil // moto answers the missing cluster or service itself
 	}
@@ -679,7 +678,7 @@ func (ts *taskService) checkUpdateService(ctx context.Context, body []byte) erro
 	if svc.DeploymentController == nil || svc.DeploymentController.Type != ecstypes.DeploymentControllerTypeCodeDeploy {
 		return nil
 	}
-	td, err := ts.ecs().DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(req.TaskDefinition)})
+	td, err := ts.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(req.TaskDefinition)})
 	if err == nil && aws.ToString(td.TaskDefinition.TaskDefinitionArn) == aws.ToString(svc.TaskDefinition) {
 		return nil
 	}

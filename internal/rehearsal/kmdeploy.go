@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // kmdeploy runs the built deploy tool as a user would, with the environment's
@@ -31,6 +32,8 @@ func (k *kmdeploy) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The first Ctrl-C lets kmdeploy stop waiting cleanly, as it does for users.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	// A kmdeploy that does not stop after that is killed, so a step's timeout ends it.
+	cmd.WaitDelay = 30 * time.Second
 	return cmd
 }
 

@@ -385,7 +385,11 @@ func (r *run) waitOnlyVersionRuns(ctx context.Context, version string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("service tasks of other versions still run: %s", strings.Join(others, ", "))
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
@@ -420,8 +424,6 @@ func (r *run) teardown() error {
 	var errs []error
 	if r.services != nil {
 		r.services.Close()
-	}
-	if r.services != nil {
 		r.ports = append(r.ports, r.services.Ports()...)
 	}
 	if r.check != nil {

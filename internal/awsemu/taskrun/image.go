@@ -24,12 +24,13 @@ type unpacked struct {
 	config v1.Config
 }
 
-// imageCache pulls and unpacks each image digest once.
+// imageCache pulls and unpacks each image digest once. A reference is resolved to its
+// digest on every get, as ECS does at task start, so a tag pushed again runs the new image.
 type imageCache struct {
 	dir string
 
 	mu      sync.Mutex
-	entries map[string]*cacheEntry // by image reference
+	entries map[string]*cacheEntry // by manifest digest
 }
 
 type cacheEntry struct {
@@ -44,35 +45,37 @@ func newImageCache(dir string) *imageCache {
 
 // get returns the unpacked image of ref. A failed pull is retried by the next task.
 func (c *imageCache) get(ctx context.Context, ref string) (*unpacked, error) {
+	// The emulation's registry speaks plain HTTP on loopback.
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return nil, fmt.Errorf("invalid image reference: %w", err)
+	}
+	desc, err := remote.Head(r, remote.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	key := desc.Digest.String()
 	c.mu.Lock()
-	e, ok := c.entries[ref]
+	e, ok := c.entries[key]
 	if !ok {
 		e = &cacheEntry{}
-		c.entries[ref] = e
+		c.entries[key] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.img, e.err = c.pull(ctx, ref) })
+	e.once.Do(func() { e.img, e.err = c.pull(ctx, r.Context().Digest(key)) })
 	if e.err != nil {
 		c.mu.Lock()
-		if c.entries[ref] == e {
-			delete(c.entries, ref)
+		if c.entries[key] == e {
+			delete(c.entries, key)
 		}
 		c.mu.Unlock()
 	}
 	return e.img, e.err
 }
 
-func (c *imageCache) pull(ctx context.Context, ref string) (*unpacked, error) {
-	// The emulation's registry speaks plain HTTP on loopback.
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		return nil, fmt.Errorf("invalid image reference: %w", err)
-	}
-	img, err := remote.Image(r, remote.WithContext(ctx))
-	if err != nil {
-		return nil, err
-	}
-	digest, err := img.Digest()
+// pull fetches the image ref (pinned by digest) and unpacks it under the cache's dir.
+func (c *imageCache) pull(ctx context.Context, ref name.Digest) (*unpacked, error) {
+	img, err := remote.Image(ref, remote.WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +83,13 @@ func (c *imageCache) pull(ctx context.Context, ref string) (*unpacked, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read image configuration: %w", err)
 	}
+	digest, err := v1.NewHash(ref.DigestStr())
+	if err != nil {
+		return nil, err
+	}
 	root := filepath.Join(c.dir, digest.Hex)
 	if _, err := os.Stat(root); err == nil {
-		return &unpacked{root: root, config: cf.Config}, nil // another reference to the same image
+		return &unpacked{root: root, config: cf.Config}, nil // unpacked into a reused WorkDir before
 	}
 	tmp, err := os.MkdirTemp(c.dir, "unpack-")
 	if err != nil {
@@ -96,15 +103,19 @@ func (c *imageCache) pull(ctx context.Context, ref string) (*unpacked, error) {
 	}
 	if err := os.Rename(tmp, root); err != nil {
 		os.RemoveAll(tmp)
-		if _, serr := os.Stat(root); serr != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	return &unpacked{root: root, config: cf.Config}, nil
 }
 
-// untar writes a flattened image filesystem under dir, refusing paths that leave it.
+// untar writes a flattened image filesystem under dir. Every write goes through an
+// os.Root, so neither a path nor a symlink in the image can reach outside dir.
 func untar(r io.Reader, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -114,22 +125,23 @@ func untar(r io.Reader, dir string) error {
 		if err != nil {
 			return err
 		}
-		clean := path.Clean("/" + h.Name)
-		if clean == "/" {
+		target := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if target == "" {
 			continue
 		}
-		target := filepath.Join(dir, filepath.FromSlash(clean))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
+		if parent := path.Dir(target); parent != "." {
+			if err := root.MkdirAll(parent, 0o755); err != nil {
+				return err
+			}
 		}
 		mode := os.FileMode(h.Mode).Perm()
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(target, mode|0o700); err != nil {
+			if err := root.MkdirAll(target, mode|0o700); err != nil {
 				return err
 			}
 		case tar.TypeReg:
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode|0o600)
+			f, err := root.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode|0o600)
 			if err != nil {
 				return err
 			}
@@ -141,13 +153,12 @@ func untar(r io.Reader, dir string) error {
 				return err
 			}
 		case tar.TypeSymlink:
-			// Absolute link targets point into the image, not the host.
-			if err := os.Symlink(h.Linkname, target); err != nil && !os.IsExist(err) {
+			if err := root.Symlink(h.Linkname, target); err != nil && !os.IsExist(err) {
 				return err
 			}
 		case tar.TypeLink:
-			src := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+h.Linkname)))
-			if err := os.Link(src, target); err != nil && !os.IsExist(err) {
+			src := strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+			if err := root.Link(src, target); err != nil && !os.IsExist(err) {
 				return err
 			}
 		default:

@@ -47,7 +47,8 @@ type Services struct {
 	opts ServicesOptions
 
 	mu       sync.Mutex
-	awsCfg   *aws.Config
+	ecs      *ecs.Client // set by Connect
+	elb      *elbv2.Client
 	sets     map[string]*taskSet // by task set ARN
 	loopStop context.CancelFunc
 	loopDone chan struct{}
@@ -93,10 +94,11 @@ func NewServices(opts ServicesOptions) *Services {
 func (s *Services) Connect(cfg aws.Config) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.awsCfg != nil {
+	if s.ecs != nil {
 		return
 	}
-	s.awsCfg = &cfg
+	// Built once: the reconcile loop runs every ReconcileInterval.
+	s.ecs, s.elb = ecs.NewFromConfig(cfg), elbv2.NewFromConfig(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.loopStop, s.loopDone = cancel, make(chan struct{})
 	go s.reconcileLoop(ctx)
@@ -116,10 +118,10 @@ func (s *Services) Close() {
 func (s *Services) clients() (*ecs.Client, *elbv2.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.awsCfg == nil {
+	if s.ecs == nil {
 		return nil, nil, errors.New("taskrun: Services used before Connect")
 	}
-	return ecs.NewFromConfig(*s.awsCfg), elbv2.NewFromConfig(*s.awsCfg), nil
+	return s.ecs, s.elb, nil
 }
 
 // Ports lists every port a service task was given, so a caller can check that none
