@@ -3,6 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_TIMEOUT ?= 45m
 
+# Debian keeps the PostgreSQL server binaries (initdb, pg_ctl, postgres) off PATH.
+PG_BIN := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
+ifneq ($(PG_BIN),)
+export PATH := $(PATH):$(PG_BIN)
+endif
+
 .PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test web-deps
 
 build:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"dagger.io/dagger"
@@ -176,7 +177,7 @@ func (d Deployer) RegistryPassword(ctx context.Context, c *dagger.Client) (*dagg
 	if err != nil {
 		return nil, stepError("ecr-login", err)
 	}
-	password = trimSpace(password)
+	password = strings.TrimSpace(password)
 	if password == "" {
 		return nil, &StepError{Step: "ecr-login", Err: fmt.Errorf("kmdeploy ecr-login printed no password")}
 	}

@@ -59,9 +59,8 @@ const (
 	OutputAPIURL        = "api_url"
 )
 
-// Status is the part of `kmdeploy status --json` that promote needs.
-type Status struct {
-	Environment string `json:"environment"`
+// status is the part of `kmdeploy status --json` that promote needs.
+type status struct {
 	Image       string `json:"image"`       // the image reference of the running task definition
 	ImageDigest string `json:"imageDigest"` // the digest the running tasks report, or "unknown"
 }
@@ -69,7 +68,7 @@ type Status struct {
 // ParseStatus reads `kmdeploy status --json` and returns the image the environment runs,
 // pinned by digest: promote must ship exactly that image, never a tag.
 func ParseStatus(out string) (string, error) {
-	var st Status
+	var st status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		return "", fmt.Errorf("reading kmdeploy status --json: %w", err)
 	}
@@ -96,7 +95,7 @@ func ParseStatus(out string) (string, error) {
 
 // trimOutput turns `kmdeploy infra output NAME` into the value, refusing an empty one.
 func trimOutput(out, name string) (string, error) {
-	v := trimSpace(out)
+	v := strings.TrimSpace(out)
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
@@ -105,5 +104,3 @@ func trimOutput(out, name string) (string, error) {
 	}
 	return v, nil
 }
-
-func trimSpace(s string) string { return strings.TrimSpace(s) }

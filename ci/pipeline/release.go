@@ -25,7 +25,8 @@ type Release struct {
 	Log        io.Writer
 }
 
-func (r Release) deployer(name string) Deployer {
+// Deployer is the toolbox for one environment.
+func (r Release) Deployer(name string) Deployer {
 	return Deployer{Toolbox: Toolbox(r.Client, r.Repo, r.Images), Env: r.Env.For(name), Creds: r.Creds}
 }
 
@@ -63,7 +64,7 @@ func (r Release) Run(ctx context.Context, commit string, toProduction bool) (Tim
 	if err := r.validate(commit, true); err != nil {
 		return nil, err
 	}
-	staging := r.deployer(r.Staging)
+	staging := r.Deployer(r.Staging)
 	var image *dagger.Container
 	var ref string
 	steps := []Step{
@@ -85,8 +86,8 @@ func (r Release) Run(ctx context.Context, commit string, toProduction bool) (Tim
 		}},
 	}
 	steps = append(steps, r.ship(staging, &ref)...)
-	production := r.deployer(r.Production)
 	if toProduction {
+		production := r.Deployer(r.Production)
 		steps = append(steps, Step{"apply " + r.Production, func(ctx context.Context) error { _, err := production.Apply(ctx); return err }})
 		steps = append(steps, r.ship(production, &ref)...)
 	} else {
@@ -103,7 +104,7 @@ func (r Release) Promote(ctx context.Context) (Timeline, error) {
 	if err := r.validate("", false); err != nil {
 		return nil, err
 	}
-	staging, production := r.deployer(r.Staging), r.deployer(r.Production)
+	staging, production := r.Deployer(r.Staging), r.Deployer(r.Production)
 	var ref string
 	steps := []Step{
 		{"read " + r.Staging + " image", func(ctx context.Context) (err error) {
@@ -186,9 +187,6 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
-
-// Deployer is the toolbox for one environment.
-func (r Release) Deployer(env string) Deployer { return r.deployer(env) }
 
 // WebBundle builds the web app for env, with apiURL or the environment's api_url output.
 func (r Release) WebBundle(ctx context.Context, env, apiURL string) (*dagger.Directory, error) {

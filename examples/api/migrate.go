@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -122,13 +123,4 @@ func ensureAdmin(ctx context.Context, conn *pgx.Conn, email, password string) er
 	return err
 }
 
-func escapeLiteral(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
+func escapeLiteral(s string) string { return strings.ReplaceAll(s, "'", "''") }

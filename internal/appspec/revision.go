@@ -17,8 +17,18 @@ func RevisionContent(rev *types.RevisionLocation) ([]byte, error) {
 	if rev == nil {
 		return nil, ErrNoContent
 	}
+	kind := rev.RevisionType
+	if kind == "" {
+		// Some responses leave the type out; the populated field says which it is.
+		switch {
+		case rev.AppSpecContent != nil:
+			kind = types.RevisionLocationTypeAppSpecContent
+		case rev.String_ != nil:
+			kind = types.RevisionLocationTypeString
+		}
+	}
 	var content, sum *string
-	switch rev.RevisionType {
+	switch kind {
 	case types.RevisionLocationTypeAppSpecContent:
 		if rev.AppSpecContent != nil {
 			content, sum = rev.AppSpecContent.Content, rev.AppSpecContent.Sha256
@@ -28,13 +38,6 @@ func RevisionContent(rev *types.RevisionLocation) ([]byte, error) {
 			content, sum = rev.String_.Content, rev.String_.Sha256
 		}
 	case "":
-		// Some responses leave the type out; the populated field says which it is.
-		switch {
-		case rev.AppSpecContent != nil:
-			content, sum = rev.AppSpecContent.Content, rev.AppSpecContent.Sha256
-		case rev.String_ != nil:
-			content, sum = rev.String_.Content, rev.String_.Sha256
-		}
 	default:
 		return nil, fmt.Errorf("revision type %s is not supported for ECS deployments: use AppSpecContent", rev.RevisionType)
 	}

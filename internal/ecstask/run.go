@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// RunInput describes a one-off task. The container's configuration, secrets included,
-// comes from the task definition: the only override is the command.
+// RunInput describes a one-off Fargate task. The container's configuration, secrets
+// included, comes from the task definition: the only override is the command.
 type RunInput struct {
 	Cluster        string
 	TaskDefinition string // family, family:revision or ARN
@@ -24,10 +24,6 @@ type RunInput struct {
 	// StartedBy tags the task so FindByStartedBy can find it again (at most 128 characters).
 	StartedBy string
 	Group     string
-	// LaunchType defaults to FARGATE; CapacityProvider, when set, replaces it.
-	LaunchType       types.LaunchType
-	CapacityProvider string
-	PlatformVersion  string
 	// ClientToken makes RunTask idempotent for retries of the same request (at most 64 characters).
 	ClientToken string
 }
@@ -60,9 +56,6 @@ func (in RunInput) Build() (*ecs.RunTaskInput, error) {
 	if len(in.ClientToken) > 64 {
 		p = append(p, "client token is longer than 64 characters")
 	}
-	if in.LaunchType != "" && in.CapacityProvider != "" {
-		p = append(p, "set either a launch type or a capacity provider, not both")
-	}
 	if len(p) > 0 {
 		return nil, &InputError{Problems: p}
 	}
@@ -75,19 +68,12 @@ func (in RunInput) Build() (*ecs.RunTaskInput, error) {
 		Cluster:        aws.String(in.Cluster),
 		TaskDefinition: aws.String(in.TaskDefinition),
 		Count:          aws.Int32(1),
+		LaunchType:     types.LaunchTypeFargate,
 		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
 			Subnets:        in.Subnets,
 			SecurityGroups: in.SecurityGroups,
 			AssignPublicIp: assign,
 		}},
-	}
-	if in.CapacityProvider != "" {
-		out.CapacityProviderStrategy = []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String(in.CapacityProvider), Weight: 1}}
-	} else {
-		out.LaunchType = in.LaunchType
-		if out.LaunchType == "" {
-			out.LaunchType = types.LaunchTypeFargate
-		}
 	}
 	if len(in.Command) > 0 {
 		out.Overrides = &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{
@@ -100,9 +86,6 @@ func (in RunInput) Build() (*ecs.RunTaskInput, error) {
 	}
 	if in.Group != "" {
 		out.Group = aws.String(in.Group)
-	}
-	if in.PlatformVersion != "" {
-		out.PlatformVersion = aws.String(in.PlatformVersion)
 	}
 	if in.ClientToken != "" {
 		out.ClientToken = aws.String(in.ClientToken)

@@ -43,13 +43,10 @@ func TestBuildRunTaskInput(t *testing.T) {
 		t.Errorf("override = %+v", ov)
 	}
 
-	in.CapacityProvider, in.AssignPublicIP, in.Command = "FARGATE_SPOT", true, nil
+	in.AssignPublicIP, in.Command = true, nil
 	req, err = in.Build()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if req.LaunchType != "" || aws.ToString(req.CapacityProviderStrategy[0].CapacityProvider) != "FARGATE_SPOT" {
-		t.Errorf("capacity provider = %q %+v", req.LaunchType, req.CapacityProviderStrategy)
 	}
 	if req.Overrides != nil || req.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp != types.AssignPublicIpEnabled {
 		t.Errorf("overrides %+v, public ip %q", req.Overrides, req.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp)
@@ -57,12 +54,12 @@ func TestBuildRunTaskInput(t *testing.T) {
 }
 
 func TestBuildRejectsBadInput(t *testing.T) {
-	_, err := RunInput{Command: []string{"x"}, StartedBy: strings.Repeat("s", 129), LaunchType: types.LaunchTypeFargate, CapacityProvider: "c"}.Build()
+	_, err := RunInput{Command: []string{"x"}, StartedBy: strings.Repeat("s", 129)}.Build()
 	var ie *InputError
 	if !errors.As(err, &ie) {
 		t.Fatalf("want *InputError, got %v", err)
 	}
-	for _, want := range []string{"cluster", "task definition", "container name", "subnets", "128", "not both"} {
+	for _, want := range []string{"cluster", "task definition", "container name", "subnets", "128"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -3,7 +3,9 @@ package envfixture
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
@@ -62,5 +64,16 @@ func TestOptionsValidation(t *testing.T) {
 		if err := o.defaults(); err == nil {
 			t.Errorf("name %q accepted", name)
 		}
+	}
+}
+
+func TestWaitStartedReportsAnUnknownTask(t *testing.T) {
+	env := Setup(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	arn := "arn:aws:ecs:us-east-1:123456789012:task/" + env.Resources.Cluster + "/0000000000000000000000000000dead"
+	err := waitStarted(ctx, ecs.NewFromConfig(env.AWS), env.Resources.Cluster, arn, env.Resources.ContainerName)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "dead") {
+		t.Errorf("unknown task: %v (context: %v), want an error naming the task before the deadline", err, ctx.Err())
 	}
 }

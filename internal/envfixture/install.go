@@ -50,6 +50,14 @@ func waitStarted(ctx context.Context, client *ecs.Client, cluster, arn, containe
 		if err != nil {
 			return err
 		}
+		if len(out.Tasks) == 0 {
+			// Without this, a task ECS does not know would be polled until ctx ends.
+			reason := "no task returned"
+			for _, f := range out.Failures {
+				reason = aws.ToString(f.Reason)
+			}
+			return fmt.Errorf("replacement task %s in cluster %s: %s", arn, cluster, reason)
+		}
 		if len(out.Tasks) == 1 {
 			t := out.Tasks[0]
 			switch aws.ToString(t.LastStatus) {

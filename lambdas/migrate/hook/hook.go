@@ -180,23 +180,18 @@ func (h *Hook) newTaskDefinition(ctx context.Context, deploymentID string) (stri
 	if info == nil || info.Revision == nil {
 		return "", fmt.Errorf("deployment %s has no revision", deploymentID)
 	}
-	rev := info.Revision
-	content, err := appspec.RevisionContent(rev)
+	spec, err := appspec.FromRevision(info.Revision)
 	if errors.Is(err, appspec.ErrNoContent) {
 		// GetDeployment may describe the revision without its content; the application
 		// revision has it.
 		r, gerr := h.codeDeploy.GetApplicationRevision(ctx, &codedeploy.GetApplicationRevisionInput{
-			ApplicationName: info.ApplicationName, Revision: rev,
+			ApplicationName: info.ApplicationName, Revision: info.Revision,
 		})
 		if gerr != nil {
 			return "", fmt.Errorf("get the revision of deployment %s: %w", deploymentID, gerr)
 		}
-		content, err = appspec.RevisionContent(r.Revision)
+		spec, err = appspec.FromRevision(r.Revision)
 	}
-	if err != nil {
-		return "", fmt.Errorf("deployment %s: %w", deploymentID, err)
-	}
-	spec, err := appspec.Parse(content)
 	if err != nil {
 		return "", fmt.Errorf("deployment %s: %w", deploymentID, err)
 	}
