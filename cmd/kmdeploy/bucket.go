@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/knowmetools/km-release/internal/bucketcopy"
@@ -33,7 +32,7 @@ func newBucketCmd() *cobra.Command {
 				}
 			}
 			start := time.Now()
-			res, err := bucketcopy.Copy(ctx, s3.NewFromConfig(env.aws, pathStyle(env.aws)), opts)
+			res, err := bucketcopy.Copy(ctx, env.s3Client(), opts)
 			if err != nil {
 				return err
 			}

@@ -61,7 +61,7 @@ func newDBCmd() *cobra.Command {
 				return err
 			}
 			if upload {
-				if err := uploadDump(ctx, s3.NewFromConfig(env.aws, pathStyle(env.aws)), local, to); err != nil {
+				if err := uploadDump(ctx, env.s3Client(), local, to); err != nil {
 					return err
 				}
 			}
@@ -105,7 +105,7 @@ func newDBCmd() *cobra.Command {
 				}
 				defer os.RemoveAll(dir)
 				local = filepath.Join(dir, filepath.Base(from))
-				if err := downloadDump(ctx, s3.NewFromConfig(env.aws, pathStyle(env.aws)), from, local); err != nil {
+				if err := downloadDump(ctx, env.s3Client(), from, local); err != nil {
 					return err
 				}
 			}
@@ -207,12 +207,6 @@ func downloadDump(ctx context.Context, client *s3.Client, src, local string) err
 		}
 	}
 	return nil
-}
-
-// pathStyle addresses buckets by path when an endpoint override (the local emulation)
-// is in use, since virtual-host names do not resolve there.
-func pathStyle(cfg aws.Config) func(*s3.Options) {
-	return func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }
 }
 
 func humanBytes(n int64) string {

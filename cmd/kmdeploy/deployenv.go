@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/knowmetools/km-release/internal/config"
 )
@@ -32,4 +33,17 @@ func loadDeployEnv(ctx context.Context, fields ...string) (*deployEnv, error) {
 		return nil, asConfigError(err)
 	}
 	return &deployEnv{cfg: cfg, aws: awsCfg, res: res}, nil
+}
+
+// s3PathStyle addresses buckets by path when an endpoint override (a local emulation)
+// is in use, through AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3, since virtual-host bucket
+// names do not resolve there. Every S3 client of the commands takes it from here.
+func (de *deployEnv) s3PathStyle() bool {
+	_, s3Endpoint := de.cfg.Lookup("AWS_ENDPOINT_URL_S3")
+	return de.aws.BaseEndpoint != nil || s3Endpoint
+}
+
+// s3Client is an S3 client for the environment.
+func (de *deployEnv) s3Client() *s3.Client {
+	return s3.NewFromConfig(de.aws, func(o *s3.Options) { o.UsePathStyle = de.s3PathStyle() })
 }

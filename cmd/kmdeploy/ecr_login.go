@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/spf13/cobra"
+
+	"github.com/knowmetools/km-release/internal/rollout"
 )
 
 func init() { register(newECRLoginCmd) }
@@ -35,13 +36,9 @@ func newECRLoginCmd() *cobra.Command {
 				return errors.New("ECR returned no authorization data")
 			}
 			data := out.AuthorizationData[0]
-			raw, err := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken))
+			_, password, err := rollout.DecodeECRToken(aws.ToString(data.AuthorizationToken))
 			if err != nil {
-				return fmt.Errorf("ECR token is not base64: %w", err)
-			}
-			_, password, ok := strings.Cut(string(raw), ":")
-			if !ok {
-				return errors.New("ECR token is not user:password")
+				return err
 			}
 			if showRegistry {
 				fmt.Fprintln(cmd.OutOrStdout(), strings.TrimPrefix(strings.TrimPrefix(aws.ToString(data.ProxyEndpoint), "https://"), "http://"))

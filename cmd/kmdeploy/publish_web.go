@@ -87,8 +87,7 @@ The bucket and distribution come from the environment's Terraform outputs
 			if err != nil {
 				return err
 			}
-			_, s3PathStyle := env.cfg.Lookup("AWS_ENDPOINT_URL_S3")
-			s3c, cf := webpublish.NewClients(env.aws, env.aws.BaseEndpoint != nil || s3PathStyle, opts.Concurrency)
+			s3c, cf := webpublish.NewClients(env.aws, env.s3PathStyle(), opts.Concurrency)
 			plan, err := webpublish.MakePlan(ctx, s3c, opts)
 			var bundleErr *webpublish.BundleError
 			var configErr *webpublish.ConfigError

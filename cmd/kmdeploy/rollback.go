@@ -17,12 +17,12 @@ func newRollbackCmd() *cobra.Command {
 		Short: "Stop the active deployment with rollback, or redeploy the previous task definition revision",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, cfg, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
-				opts.Timeout = cfg.Timeouts.Rollout
+				opts.Timeout = env.cfg.Timeouts.Rollout
 			}
 			res, err := d.Rollback(cmd.Context(), opts)
 			if err == nil && !opts.DryRun && !opts.NoWait && res.TaskDefinition != "" {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knowmetools/km-release/internal/config"
 	"github.com/knowmetools/km-release/internal/ecstask"
 	"github.com/knowmetools/km-release/internal/rollout"
 )
@@ -23,12 +22,12 @@ const exitDetached = 130
 var deployFields = []string{"Cluster", "Service", "ContainerName", "ContainerPort", "CodeDeployApp", "CodeDeployGroup", "MigrateFunction", "MigrationHookEvent"}
 
 // newDeployer wires configuration, AWS clients and the needed resource names.
-func newDeployer(ctx context.Context, out io.Writer, fields ...string) (*rollout.Deployer, *config.Config, error) {
+func newDeployer(ctx context.Context, out io.Writer, fields ...string) (*rollout.Deployer, *deployEnv, error) {
 	de, err := loadDeployEnv(ctx, fields...)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &rollout.Deployer{Clients: rollout.NewClients(de.aws), Resources: de.res, Out: out}, de.cfg, nil
+	return &rollout.Deployer{Clients: rollout.NewClients(de.aws), Resources: de.res, Out: out}, de, nil
 }
 
 // deployError maps rollout errors to exit codes: 2 for configuration, 130 for a
@@ -61,12 +60,12 @@ prints the failed lifecycle event, stopped tasks with exit codes and their last 
 and whether CodeDeploy rolled back. Ctrl-C stops waiting but leaves the deployment running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, cfg, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
-				opts.Timeout = cfg.Timeouts.Rollout
+				opts.Timeout = env.cfg.Timeouts.Rollout
 			}
 			res, err := d.Rollout(cmd.Context(), opts)
 			if err == nil && !res.DryRun && !opts.NoWait {

@@ -21,12 +21,12 @@ func newRunTaskCmd() *cobra.Command {
   kmdeploy run-task --command python --command manage.py --command showmigrations`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, cfg, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), "Cluster", "Service", "ContainerName", "TaskSubnets", "TaskSecurityGroups")
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), "Cluster", "Service", "ContainerName", "TaskSubnets", "TaskSecurityGroups")
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
-				opts.Timeout = cfg.Timeouts.Task
+				opts.Timeout = env.cfg.Timeouts.Task
 			}
 			res, err := d.RunTask(cmd.Context(), opts)
 			if err != nil {

@@ -20,7 +20,7 @@ func newStatusCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			// Progress goes to stderr so --json output stays parseable.
-			d, cfg, err := newDeployer(ctx, cmd.ErrOrStderr(), "Cluster", "Service", "ContainerName", "CodeDeployApp", "CodeDeployGroup")
+			d, env, err := newDeployer(ctx, cmd.ErrOrStderr(), "Cluster", "Service", "ContainerName", "CodeDeployApp", "CodeDeployGroup")
 			if err != nil {
 				return err
 			}
@@ -28,11 +28,7 @@ func newStatusCmd() *cobra.Command {
 			// The web version is shown when the bucket is known (Terraform outputs or
 			// KM_WEB_BUCKET); it is not worth failing the status for.
 			if bucket := d.Resources.WebBucket; bucket != "" {
-				awsCfg, err := cfg.AWS(ctx)
-				if err != nil {
-					return asConfigError(err)
-				}
-				s3c, _ := webpublish.NewClients(awsCfg, awsCfg.BaseEndpoint != nil, 1)
+				s3c := env.s3Client()
 				opts.WebVersion = func(ctx context.Context) (string, error) {
 					return webpublish.LiveVersion(ctx, s3c, bucket)
 				}

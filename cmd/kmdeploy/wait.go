@@ -20,12 +20,12 @@ diagnostics and exit status as rollout. Without an ID it follows the newest acti
 deployment of the environment's deployment group.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, cfg, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
-				timeout = cfg.Timeouts.Rollout
+				timeout = env.cfg.Timeouts.Rollout
 			}
 			id := ""
 			if len(args) == 1 {

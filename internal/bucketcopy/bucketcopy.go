@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,7 +32,8 @@ type Options struct {
 	From, To string
 	Workers  int  // parallel copies; default 16
 	DryRun   bool // list what would be copied, copy nothing
-	// Progress, when set, is called after each object is copied (from several goroutines).
+	// Progress, when set, is called after each object is copied, one call at a time
+	// with done increasing, so it may write to a plain writer.
 	Progress func(key string, done, total int)
 }
 
@@ -81,8 +83,12 @@ func Copy(ctx context.Context, client API, opts Options) (*Result, error) {
 		return res, nil
 	}
 
-	var done atomic.Int64
-	var copiedBytes atomic.Int64
+	var (
+		done        atomic.Int64
+		copiedBytes atomic.Int64
+		progressMu  sync.Mutex
+		reported    int
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
 	for _, key := range todo {
@@ -98,9 +104,13 @@ func Copy(ctx context.Context, client API, opts Options) (*Result, error) {
 				return fmt.Errorf("copying %s: %w", key, err)
 			}
 			copiedBytes.Add(src[key].Size)
-			n := done.Add(1)
+			done.Add(1)
 			if opts.Progress != nil {
-				opts.Progress(key, int(n), len(todo))
+				// The workers copy in parallel; the caller's callback is serialised.
+				progressMu.Lock()
+				reported++
+				opts.Progress(key, reported, len(todo))
+				progressMu.Unlock()
 			}
 			return nil
 		})

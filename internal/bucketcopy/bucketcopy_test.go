@@ -130,3 +130,35 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("copy to a missing bucket: err = %v", err)
 	}
 }
+
+// The command prints from Progress without a lock, so Copy must call it one at a time
+// and count in order (under -race an unserialised call is also reported as a race).
+func TestProgressIsSerialisedAndInOrder(t *testing.T) {
+	client := newClient(t)
+	from, to := makeBucket(t, client), makeBucket(t, client)
+	fill(t, client, from, 200)
+	var seen []int // deliberately unguarded
+	inCall := false
+	_, err := bucketcopy.Copy(context.Background(), client, bucketcopy.Options{From: from, To: to, Workers: 16, Progress: func(_ string, done, total int) {
+		if inCall {
+			t.Error("Progress called while another call is running")
+		}
+		inCall = true
+		seen = append(seen, done)
+		if total != 200 {
+			t.Errorf("total = %d, want 200", total)
+		}
+		inCall = false
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 200 {
+		t.Fatalf("Progress called %d times, want 200", len(seen))
+	}
+	for i, done := range seen {
+		if done != i+1 {
+			t.Fatalf("call %d reported done=%d, want %d (calls out of order)", i, done, i+1)
+		}
+	}
+}

@@ -95,8 +95,9 @@ func Variables() []Variable {
 		Name: "TF_VAR_<name>", Required: "no", Secret: true, Expect: "a Terraform variable value",
 		Doc: "Terraform input variables, handed to Terraform in a private var file; secret when named in KM_SECRET_TF_VARS or named like a secret.",
 	})
+	fields := resourceFields()
 	for i, v := range envVars(reflect.TypeFor[Resources]()) {
-		v.Doc = "Overrides the Terraform output " + resourceFields()[i].output + "."
+		v.Doc = "Overrides the Terraform output " + fields[i].output + "."
 		v.Expect = "a resource name"
 		vars = append(vars, v)
 	}

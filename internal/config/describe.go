@@ -23,8 +23,9 @@ func (c *Config) Settings() []Setting {
 		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 		out = append(out, Setting{Var: key, Value: formatValue(v)})
 	})
-	for _, name := range sortedKeys(c.TFVars()) {
-		val := c.TFVars()[name]
+	tfVars := c.TFVars()
+	for _, name := range sortedKeys(tfVars) {
+		val := tfVars[name]
 		if c.IsSecretTFVar(name) {
 			val = Redacted
 		}

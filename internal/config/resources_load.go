@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,16 +101,15 @@ func (c *Config) resources(ctx context.Context, needed []string) (*Resources, er
 			bad[f.env] = true
 		}
 	}
-	for _, n := range needed {
-		for _, f := range fields {
-			if strict && f.name == n && !bad[f.env] && rv.Field(f.index).IsZero() {
-				hint := "set it, or let kmdeploy read the Terraform output " + f.output + " (KM_RESOURCES_FROM=auto or terraform, with the environment applied)"
-				if useTerraform {
-					hint = "Terraform output " + f.output + " is missing or empty in workspace " + c.Env + "; apply the infrastructure or set the variable"
-				}
-				probs.add(f.env, "not set; %s", hint)
-			}
+	for _, f := range fields {
+		if !strict || !slices.Contains(needed, f.name) || bad[f.env] || !rv.Field(f.index).IsZero() {
+			continue
 		}
+		hint := "set it, or let kmdeploy read the Terraform output " + f.output + " (KM_RESOURCES_FROM=auto or terraform, with the environment applied)"
+		if useTerraform {
+			hint = "Terraform output " + f.output + " is missing or empty in workspace " + c.Env + "; apply the infrastructure or set the variable"
+		}
+		probs.add(f.env, "not set; %s", hint)
 	}
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -134,6 +134,7 @@ func (c *Config) outputs(ctx context.Context) (map[string]terraform.Output, erro
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	outs, err := r.Outputs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading resource names from Terraform outputs of workspace %q (set KM_RESOURCES_FROM=env and the KM_* variables to skip Terraform): %w", c.Env, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -41,7 +42,7 @@ func Backup(ctx context.Context, tools Tools, conn Conn, path string) (*BackupRe
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path+".sha256", []byte(sum+"  "+baseName(path)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path+".sha256", []byte(sum+"  "+filepath.Base(path)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	return &BackupResult{Path: path, Bytes: size, SHA256: sum, Entries: entries, Duration: time.Since(start)}, nil
@@ -93,11 +94,4 @@ func fileSHA256(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-func baseName(path string) string {
-	if i := strings.LastIndex(path, "/"); i >= 0 {
-		return path[i+1:]
-	}
-	return path
 }

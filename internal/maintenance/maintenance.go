@@ -59,50 +59,57 @@ type Manager struct {
 
 // Status reports whether maintenance mode is on.
 func (m *Manager) Status(ctx context.Context, t Target) (*State, error) {
+	st, _, err := m.status(ctx, t)
+	return st, err
+}
+
+// found is what status read, so On and Off act on it without asking AWS again.
+type found struct {
+	serviceARN *string
+	tags       map[string]string
+}
+
+func (m *Manager) status(ctx context.Context, t Target) (*State, *found, error) {
 	svc, err := m.service(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tags, err := m.tags(ctx, svc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := &State{DesiredCount: svc.DesiredCount}
 	if v, ok := tags[tagDesiredCount]; ok {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("service %s has a damaged %s tag %q: set it to the desired count to restore", t.Service, tagDesiredCount, v)
+			return nil, nil, fmt.Errorf("service %s has a damaged %s tag %q: set it to the desired count to restore", t.Service, tagDesiredCount, v)
 		}
 		st.On, st.Remembered = true, int32(n)
 	}
 	if t.JobsRule != "" {
 		rule, err := m.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(t.JobsRule)})
 		if err != nil {
-			return nil, fmt.Errorf("reading the jobs schedule %s: %w", t.JobsRule, err)
+			return nil, nil, fmt.Errorf("reading the jobs schedule %s: %w", t.JobsRule, err)
 		}
 		st.RuleState = string(rule.State)
 	}
-	return st, nil
+	return st, &found{serviceARN: svc.ServiceArn, tags: tags}, nil
 }
 
 // On remembers the service's desired count and the schedule's state, then scales the
 // service to zero and disables the schedule. Calling it again changes nothing.
 func (m *Manager) On(ctx context.Context, t Target) (*State, error) {
-	st, err := m.Status(ctx, t)
+	st, seen, err := m.status(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	if !st.On {
-		svc, err := m.service(ctx, t)
-		if err != nil {
-			return nil, err
-		}
 		tags := []ecstypes.Tag{{Key: aws.String(tagDesiredCount), Value: aws.String(strconv.Itoa(int(st.DesiredCount)))}}
 		if t.JobsRule != "" {
 			tags = append(tags, ecstypes.Tag{Key: aws.String(tagRuleState), Value: aws.String(st.RuleState)})
 		}
 		// Remember first: if anything below fails, `off` still knows what to restore.
-		if _, err := m.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: svc.ServiceArn, Tags: tags}); err != nil {
+		if _, err := m.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: seen.serviceARN, Tags: tags}); err != nil {
 			return nil, fmt.Errorf("remembering the service's state: %w", err)
 		}
 		st.On, st.Remembered = true, st.DesiredCount
@@ -127,31 +134,23 @@ func (m *Manager) On(ctx context.Context, t Target) (*State, error) {
 // Off restores the remembered desired count and schedule state. When maintenance mode
 // is not on it changes nothing.
 func (m *Manager) Off(ctx context.Context, t Target) (*State, error) {
-	st, err := m.Status(ctx, t)
+	st, seen, err := m.status(ctx, t)
 	if err != nil || !st.On {
 		return st, err
-	}
-	svc, err := m.service(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := m.tags(ctx, svc)
-	if err != nil {
-		return nil, err
 	}
 	if _, err := m.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(t.Cluster), Service: aws.String(t.Service), DesiredCount: aws.Int32(st.Remembered)}); err != nil {
 		return nil, fmt.Errorf("restoring %s to %d tasks: %w", t.Service, st.Remembered, err)
 	}
 	m.logf("service %s restored to %d tasks", t.Service, st.Remembered)
 	st.DesiredCount = st.Remembered
-	if was := tags[tagRuleState]; t.JobsRule != "" && was == string(ebtypes.RuleStateEnabled) && st.RuleState != was {
+	if was := seen.tags[tagRuleState]; t.JobsRule != "" && was == string(ebtypes.RuleStateEnabled) && st.RuleState != was {
 		if _, err := m.Events.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: aws.String(t.JobsRule)}); err != nil {
 			return nil, fmt.Errorf("re-enabling the jobs schedule %s: %w", t.JobsRule, err)
 		}
 		m.logf("jobs schedule %s enabled", t.JobsRule)
 		st.RuleState = was
 	}
-	if _, err := m.ECS.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: svc.ServiceArn, TagKeys: []string{tagDesiredCount, tagRuleState}}); err != nil {
+	if _, err := m.ECS.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: seen.serviceARN, TagKeys: []string{tagDesiredCount, tagRuleState}}); err != nil {
 		return nil, fmt.Errorf("clearing the maintenance tags: %w", err)
 	}
 	st.On = false

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -110,7 +112,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // URL is a libpq connection URL for database db as user with password.
 func (s *Server) URL(db, user, password string) string {
-	return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", user, password, s.Host, s.Port, db)
+	// Escaped, so passwords with '@', ':' or '/' (as generated ones have) still parse.
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Path: "/" + db, RawQuery: "sslmode=disable"}
+	return u.String()
 }
 
 // SuperURL connects to db as the superuser.

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,7 +67,8 @@ func (d *Deployer) checkActive(ctx context.Context, waitForActive bool, timeout 
 		}
 		fmt.Fprintf(d.out(), "Waiting for the active deployment %s to end first\n", id)
 		if _, err := d.Wait(ctx, id, timeout); err != nil {
-			if _, failed := err.(*DeploymentFailedError); !failed {
+			var failed *DeploymentFailedError
+			if !errors.As(err, &failed) {
 				return err
 			}
 			// Its failure is not ours: the group is free again, go on.

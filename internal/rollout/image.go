@@ -142,15 +142,25 @@ func (r Resolver) auth(ctx context.Context, registry string) (authn.Authenticato
 		if host != registry && !ecrHost.MatchString(registry) {
 			continue
 		}
-		raw, err := base64.StdEncoding.DecodeString(aws.ToString(d.AuthorizationToken))
+		user, pass, err := DecodeECRToken(aws.ToString(d.AuthorizationToken))
 		if err != nil {
-			return nil, fmt.Errorf("decode ECR authorization token: %w", err)
-		}
-		user, pass, ok := strings.Cut(string(raw), ":")
-		if !ok {
-			return nil, errors.New("decode ECR authorization token: not USER:PASSWORD")
+			return nil, err
 		}
 		return &authn.Basic{Username: user, Password: pass}, nil
 	}
 	return authn.Anonymous, nil
+}
+
+// DecodeECRToken splits an ECR authorization token (base64 of USER:PASSWORD) into
+// its registry credentials. Errors never include the token.
+func DecodeECRToken(token string) (user, password string, err error) {
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return "", "", errors.New("decode ECR authorization token: not base64")
+	}
+	user, password, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", errors.New("decode ECR authorization token: not USER:PASSWORD")
+	}
+	return user, password, nil
 }

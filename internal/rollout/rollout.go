@@ -153,6 +153,9 @@ func (d *Deployer) Rollout(ctx context.Context, opts Options) (*Result, error) {
 	return res, err
 }
 
+// registryTimeout bounds the registry lookups of a rollout's image.
+const registryTimeout = 30 * time.Second
+
 // Plan resolves the image and derives the new task definition without changing anything.
 func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 	if strings.TrimSpace(opts.Image) == "" {
@@ -164,10 +167,14 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	plan := &Plan{Image: ref}
 	resolver := Resolver{ECR: d.ECR}
+	// A registry that accepts the connection but never answers must not hang the
+	// rollout: the check is advisory, so after the timeout it becomes a warning.
+	regCtx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
 	if ref.Pinned() {
 		// A mistyped digest would otherwise only show as CannotPullContainerError
 		// minutes into the deployment.
-		if err := resolver.Check(ctx, ref); errors.Is(err, ErrImageNotFound) {
+		if err := resolver.Check(regCtx, ref); errors.Is(err, ErrImageNotFound) {
 			return nil, &ConfigError{Err: err}
 		} else if err != nil {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("could not verify the image exists: %v", err))
@@ -176,7 +183,7 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 		if !opts.AllowTag {
 			return nil, &ConfigError{Err: fmt.Errorf("%w: %s; pass REPOSITORY@sha256:DIGEST, or --allow-tag to resolve the tag through the registry", ErrNotPinned, opts.Image)}
 		}
-		pinned, err := resolver.Resolve(ctx, ref)
+		pinned, err := resolver.Resolve(regCtx, ref)
 		if err != nil {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("deploying tag %s unpinned: %v", ref, err))
 		} else {
@@ -286,6 +293,11 @@ func (d *Deployer) ServiceTaskDefinition(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return d.taskDefinitionOf(svc)
+}
+
+// taskDefinitionOf is ServiceTaskDefinition for a service already described.
+func (d *Deployer) taskDefinitionOf(svc *ecstypes.Service) (string, error) {
 	for _, ts := range svc.TaskSets {
 		if aws.ToString(ts.Status) == "PRIMARY" && ts.TaskDefinition != nil {
 			return aws.ToString(ts.TaskDefinition), nil

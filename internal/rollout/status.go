@@ -63,7 +63,7 @@ func (d *Deployer) Status(ctx context.Context, opts StatusOptions) (*Status, err
 	}
 	st := &Status{Cluster: d.Resources.Cluster, Service: d.Resources.Service,
 		RunningCount: svc.RunningCount, DesiredCount: svc.DesiredCount, ImageDigest: "unknown", WebVersion: "unknown"}
-	st.TaskDefinition, err = d.ServiceTaskDefinition(ctx)
+	st.TaskDefinition, err = d.taskDefinitionOf(svc)
 	if err != nil {
 		return nil, err
 	}

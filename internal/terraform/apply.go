@@ -38,6 +38,12 @@ func (r *Runner) Apply(ctx context.Context, planPath string, guard Guard) (*Plan
 	if err != nil {
 		return nil, err
 	}
+	return r.applyReviewed(ctx, res)
+}
+
+// applyReviewed applies a saved plan whose review (summary and guard) is done.
+func (r *Runner) applyReviewed(ctx context.Context, res *PlanResult) (*PlanResult, error) {
+	planPath := res.Path
 	for _, v := range res.Allowed {
 		r.logf("GUARD OVERRIDE: %s will be %sd (%s), allowed by --allow-destroy", v.Address, v.Action, v.Reason)
 	}
@@ -79,9 +85,7 @@ func (r *Runner) AutoApply(ctx context.Context, guard Guard) (*PlanResult, error
 		os.Remove(MetaPath(res.Path))
 		return res, nil
 	}
-	applied, err := r.Apply(ctx, res.Path, guard)
-	if applied == nil {
-		applied = res
-	}
-	return applied, err
+	// The plan was just made and reviewed by this runner: apply it without showing it
+	// (a `terraform show -json`) a second time.
+	return r.applyReviewed(ctx, res)
 }

@@ -12,9 +12,7 @@ func (r *Runner) Drift(ctx context.Context) (*Summary, error) {
 	if err := r.Prepare(ctx, false); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(r.stateDir, 0o700); err != nil {
-		return nil, err
-	}
+	// Prepare made the workspace's directory.
 	f, err := os.CreateTemp(r.stateDir, "drift-*.tfplan")
 	if err != nil {
 		return nil, err
