@@ -1,4 +1,4 @@
-// Package pglocal runs a throwaway PostgreSQL server from the machine's initdb, pg_ctl and
+// Package pglocal runs a throwaway PostgreSQL server from the machine's initdb and
 // postgres binaries, in a temporary directory on a free 127.0.0.1 port. Tests and the local
 // rehearsal use it so that migrations, backups and restores run against a real database.
 package pglocal
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/knowmetools/km-release/internal/freeport"
 )
@@ -41,6 +43,8 @@ type Server struct {
 	dir     string
 	dataDir string
 	cred    *syscall.Credential
+	server  *exec.Cmd
+	exited  chan struct{}
 }
 
 // Start initialises a new cluster and starts it. Close stops it and removes its files.
@@ -54,7 +58,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
-	for _, bin := range []string{"initdb", "pg_ctl", "postgres"} {
+	for _, bin := range []string{"initdb", "postgres"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return nil, fmt.Errorf("pglocal: %s not found on PATH: install the PostgreSQL server binaries (Debian: apt-get install postgresql) and put their bin directory on PATH", bin)
 		}
@@ -102,12 +106,70 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	s.Port = port
-	serverOpts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c fsync=off -c full_page_writes=off", port, dir)
-	if out, err := s.command(ctx, "pg_ctl", "-D", s.dataDir, "-o", serverOpts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
-		logTail, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-		return fail(fmt.Errorf("pglocal: pg_ctl start: %v: %s %s", err, lastLines(out, 3), lastLines(logTail, 5)))
+	if err := s.startServer(ctx); err != nil {
+		return fail(err)
 	}
 	return s, nil
+}
+
+// startServer runs postgres as a direct child in its own process group with
+// Pdeathsig, so a killed test binary never leaves a server behind (pg_ctl would
+// detach it), and waits until it accepts connections.
+func (s *Server) startServer(ctx context.Context) error {
+	logFile, err := os.Create(filepath.Join(s.dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command("postgres", "-D", s.dataDir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(s.Port),
+		"-c", "unix_socket_directories="+s.dir, "-c", "fsync=off", "-c", "full_page_writes=off")
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pglocal: start postgres: %w", err)
+	}
+	s.server, s.exited = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
+
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	for {
+		// The port opens before start-up ends ("the database system is starting up"):
+		// ready means a real login works.
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := pgx.Connect(attempt, s.SuperURL("postgres"))
+		cancel()
+		if err == nil {
+			conn.Close(ctx)
+			return nil
+		}
+		select {
+		case <-s.exited:
+			logTail, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+			return fmt.Errorf("pglocal: postgres exited during start-up: %s", lastLines(logTail, 5))
+		case <-ctx.Done():
+			s.stopServer()
+			return fmt.Errorf("pglocal: postgres did not accept connections on %s: %w", addr, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopServer asks postgres for an immediate shutdown (SIGQUIT) and kills its process
+// group if it has not exited within 10 s.
+func (s *Server) stopServer() {
+	if s.server == nil {
+		return
+	}
+	syscall.Kill(s.server.Process.Pid, syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-s.server.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
 }
 
 // URL is a libpq connection URL for database db as user with password.
@@ -122,14 +184,8 @@ func (s *Server) SuperURL(db string) string { return s.URL(db, s.SuperUser, s.Su
 
 // Close stops the server immediately and removes its files.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := s.command(ctx, "pg_ctl", "-D", s.dataDir, "-m", "immediate", "-w", "stop").CombinedOutput()
-	os.RemoveAll(s.dir)
-	if err != nil {
-		return fmt.Errorf("pglocal: pg_ctl stop: %v: %s", err, lastLines(out, 3))
-	}
-	return nil
+	s.stopServer()
+	return os.RemoveAll(s.dir)
 }
 
 func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
