@@ -73,6 +73,10 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 		}
 	case c.service == "cloudfront" && strings.Contains(c.operation, "Invalidation"):
 		r = withFix(r, fixInvalidationStatus)
+	case c.service == "elasticloadbalancing" && c.operation == "DescribeTargetHealth":
+		if fix := e.fixTargetHealth(r); fix != nil {
+			r = withFix(r, fix)
+		}
 	}
 	e.proxy.ServeHTTP(w, r)
 }

@@ -39,7 +39,7 @@ type ServicesOptions struct {
 
 // Services runs the service tasks of the CodeDeploy emulation: Install (wire it as
 // awsemu.Options.Install) starts a replacement task set's tasks through the emulation's
-// RunTask, each with its own PORT on 127.0.0.1, registers 127.0.0.1:PORT in the
+// RunTask, each with its own PORT, registers it as target TargetIP(PORT):PORT in the
 // replacement target group and waits for the health check to pass. A background loop
 // stops the tasks of task sets CodeDeploy deleted (the original after a success, the
 // replacement after a rollback) and deregisters their targets.
@@ -184,11 +184,11 @@ func (s *Services) Install(ctx context.Context, r codedeploy.InstallRequest) err
 		s.mu.Unlock()
 		if _, err := elbc.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{
 			TargetGroupArn: aws.String(r.TargetGroupArn),
-			Targets:        []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(int32(port))}},
+			Targets:        []elbtypes.TargetDescription{{Id: aws.String(TargetIP(port)), Port: aws.Int32(int32(port))}},
 		}); err != nil {
-			return fail(fmt.Errorf("register 127.0.0.1:%d in target group %s: %w", port, r.TargetGroupArn, err))
+			return fail(fmt.Errorf("register %s:%d in target group %s: %w", TargetIP(port), port, r.TargetGroupArn, err))
 		}
-		s.opts.Logf("taskrun: replacement task %s of %s on 127.0.0.1:%d", shortID(t.taskARN), r.Service, port)
+		s.opts.Logf("taskrun: replacement task %s of %s on %s:%d", shortID(t.taskARN), r.Service, TargetIP(port), port)
 	}
 	s.mu.Lock()
 	targets := append([]target(nil), set.targets...)
@@ -320,9 +320,9 @@ func (s *Services) retire(ctx context.Context, ecsc *ecs.Client, elbc *elbv2.Cli
 	for _, t := range set.targets {
 		if _, err := elbc.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{
 			TargetGroupArn: aws.String(set.targetGroup),
-			Targets:        []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(int32(t.port))}},
+			Targets:        []elbtypes.TargetDescription{{Id: aws.String(TargetIP(t.port)), Port: aws.Int32(int32(t.port))}},
 		}); err != nil {
-			s.opts.Logf("taskrun: deregister 127.0.0.1:%d: %v", t.port, err)
+			s.opts.Logf("taskrun: deregister %s:%d: %v", TargetIP(t.port), t.port, err)
 		}
 		if _, err := ecsc.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(set.cluster), Task: aws.String(t.taskARN), Reason: aws.String(reason)}); err != nil {
 			s.opts.Logf("taskrun: stop task %s: %v", t.taskARN, err)
@@ -332,3 +332,11 @@ func (s *Services) retire(ctx context.Context, ecsc *ecs.Client, elbc *elbv2.Cli
 }
 
 func taskSetID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// TargetIP is the loopback address a task on port is registered under. Tasks listen on
+// every address, so any 127.0.0.0/8 address reaches them; a distinct one per task
+// matters because moto keeps one target per Id in a target group, so two tasks both
+// registered as 127.0.0.1 would replace each other.
+func TargetIP(port int) string {
+	return fmt.Sprintf("127.0.%d.%d", port>>8, port&0xff)
+}

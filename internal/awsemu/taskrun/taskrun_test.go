@@ -298,7 +298,7 @@ func (f *fixture) targetGroup(t *testing.T) string {
 	t.Helper()
 	out, err := elbv2.NewFromConfig(f.emu.AWSConfig()).CreateTargetGroup(context.Background(), &elbv2.CreateTargetGroupInput{
 		Name: aws.String(f.cluster[max(0, len(f.cluster)-32):]), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(8000),
-		VpcId: aws.String(f.vpc), TargetType: elbtypes.TargetTypeEnumIp,
+		VpcId: aws.String(f.vpc), TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/status/"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -343,6 +343,30 @@ func TestInstallWaitsForHealthyTarget(t *testing.T) {
 			t.Fatal("the target of a deleted task set stays registered")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// moto keeps one target per Id in a group: every task of a set must stay registered.
+func TestInstallRegistersEveryTaskOfTheSet(t *testing.T) {
+	f := setup(t, map[string]string{"STATUS_CODE": "200"}, nil)
+	tg := f.targetGroup(t)
+	req := f.install(t, tg)
+	req.TaskDefinition = f.withCommand(t, "serve")
+	req.DesiredCount = 2
+	if err := services.Install(context.Background(), req); err != nil {
+		t.Fatalf("Install of two healthy tasks: %v", err)
+	}
+	th, err := elbv2.NewFromConfig(f.emu.AWSConfig()).DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.TargetHealthDescriptions) != 2 {
+		t.Fatalf("%d targets registered for 2 tasks, want 2", len(th.TargetHealthDescriptions))
+	}
+	for _, d := range th.TargetHealthDescriptions {
+		if d.TargetHealth.State != elbtypes.TargetHealthStateEnumHealthy {
+			t.Errorf("target %s:%d is %s (%s), want healthy", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port), d.TargetHealth.State, aws.ToString(d.TargetHealth.Description))
+		}
 	}
 }
 

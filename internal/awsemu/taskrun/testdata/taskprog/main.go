@@ -31,7 +31,9 @@ func main() {
 		}
 		http.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
 		fmt.Println("serving on", os.Getenv("PORT"))
-		fmt.Println(http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil))
+		// All addresses, as the app contract says: the emulation registers each task
+		// under its own loopback address.
+		fmt.Println(http.ListenAndServe("0.0.0.0:"+os.Getenv("PORT"), nil))
 		os.Exit(1)
 	}
 }
