@@ -16,6 +16,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/knowmetools/km-release/internal/envfixture"
+	"github.com/knowmetools/km-release/internal/freeport"
 	"github.com/knowmetools/km-release/internal/rollout"
 	"github.com/knowmetools/km-release/internal/syncbuf"
 )
@@ -480,5 +481,25 @@ func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
 	}
 	if after, _ := env.TaskDefinitionCount(ctx); after != before {
 		t.Errorf("a revision was registered for a missing image")
+	}
+}
+
+// With --allow-tag and a registry that cannot be reached, the tag goes out unpinned and
+// the plan says so, instead of failing the rollout on an advisory lookup.
+func TestAllowTagWithUnreachableRegistryWarns(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx := testContext(t)
+	port, err := freeport.Get() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := fmt.Sprintf("127.0.0.1:%d/knowme/api:v9", port)
+	d := deployer(t, env, &syncbuf.Buffer{})
+	plan, err := d.Plan(ctx, rollout.Options{Image: ref, AllowTag: true})
+	if err != nil {
+		t.Fatalf("plan with an unreachable registry: %v", err)
+	}
+	if plan.Image.String() != ref || len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "unpinned") {
+		t.Fatalf("plan image %s, warnings %q; want the tag unpinned with one warning", plan.Image, plan.Warnings)
 	}
 }

@@ -137,7 +137,7 @@ func (d *Deployer) Wait(ctx context.Context, id string, timeout time.Duration) (
 			lastStatus = info.Status
 			p.deployment(info)
 			if terminal(info.Status) {
-				return d.finish(ctx, id, info)
+				return d.finish(ctx, id, info, timeout)
 			}
 			if info.Status != cdtypes.DeploymentStatusCreated && info.Status != cdtypes.DeploymentStatusQueued {
 				d.targetProgress(waitCtx, id, p)
@@ -174,8 +174,9 @@ func (d *Deployer) getDeployment(ctx context.Context, id string) (*cdtypes.Deplo
 }
 
 // finish turns a final status into the result or the failure with its diagnosis. It
-// uses the caller's context, not the wait's, so a timeout does not cut the diagnosis.
-func (d *Deployer) finish(ctx context.Context, id string, info *cdtypes.DeploymentInfo) (*Result, error) {
+// uses the caller's context, not the wait's, so a timeout does not cut the diagnosis;
+// the rollback it waits for gets a timeout of its own, as long as the wait's.
+func (d *Deployer) finish(ctx context.Context, id string, info *cdtypes.DeploymentInfo, timeout time.Duration) (*Result, error) {
 	res := &Result{DeploymentID: id, Status: info.Status, Detected: time.Now()}
 	if info.CompleteTime != nil {
 		res.CompleteTime = *info.CompleteTime
@@ -183,24 +184,25 @@ func (d *Deployer) finish(ctx context.Context, id string, info *cdtypes.Deployme
 	if info.Status == cdtypes.DeploymentStatusSucceeded {
 		return res, nil
 	}
-	d.awaitRollback(ctx, info)
+	d.awaitRollback(ctx, info, timeout)
 	diag := d.Diagnose(ctx, info)
 	fmt.Fprint(d.out(), diag.Format())
 	return res, &DeploymentFailedError{ID: id, Status: info.Status, Diagnosis: diag}
 }
 
-// rollbackWait bounds the wait for CodeDeploy's own rollback deployment after a failure.
-const rollbackWait = 10 * time.Minute
-
 // awaitRollback waits for the rollback deployment CodeDeploy started for a failed one,
 // so that when the command exits the service is back where it was (or says it is not).
-func (d *Deployer) awaitRollback(ctx context.Context, info *cdtypes.DeploymentInfo) {
+// timeout (KM_ROLLOUT_TIMEOUT; 0 = until ctx ends) bounds it like the rollout's wait.
+func (d *Deployer) awaitRollback(ctx context.Context, info *cdtypes.DeploymentInfo, timeout time.Duration) {
 	if info.RollbackInfo == nil || aws.ToString(info.RollbackInfo.RollbackDeploymentId) == "" {
 		return
 	}
 	id := aws.ToString(info.RollbackInfo.RollbackDeploymentId)
-	ctx, cancel := context.WithTimeout(ctx, rollbackWait)
-	defer cancel()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	bo := backoff{settings: d.Poll.withDefaults()}
 	announced := false
 	for {
@@ -214,6 +216,7 @@ func (d *Deployer) awaitRollback(ctx context.Context, info *cdtypes.DeploymentIn
 		}
 		select {
 		case <-ctx.Done():
+			fmt.Fprintf(d.out(), "Stopped waiting for rollback deployment %s (%v): follow it with kmdeploy wait %s\n", id, ctx.Err(), id)
 			return
 		case <-time.After(bo.next(err == nil)):
 		}
