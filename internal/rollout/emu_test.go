@@ -503,3 +503,36 @@ func TestAllowTagWithUnreachableRegistryWarns(t *testing.T) {
 		t.Fatalf("plan image %s, warnings %q; want the tag unpinned with one warning", plan.Image, plan.Warnings)
 	}
 }
+
+// The wait for CodeDeploy's rollback deployment has no hidden cap: it is bounded by the
+// rollout's timeout and says how to follow the rollback when it gives up.
+func TestRollbackWaitIsBoundedByTheTimeout(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	image, err := env.PushImage(ctx, "slow-rollback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := env.Emu.CodeDeploy()
+	// A rollback runs only AllowTraffic, which the failed deployment never reached.
+	cd.SlowStep("AllowTraffic", 4*time.Second)
+	defer cd.SlowStep("AllowTraffic", 0)
+	env.Emu.Faults().NextTaskExit(env.Resources.ContainerName, 3, "")
+	out := &syncbuf.Buffer{}
+	start := time.Now()
+	_, err = deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Second})
+	var failed *rollout.DeploymentFailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("err = %v, want a DeploymentFailedError\n%s", err, out)
+	}
+	if waited := time.Since(start); waited > 3500*time.Millisecond {
+		t.Errorf("returned after %s: the rollback wait ignored the 1 s timeout", waited)
+	}
+	if !strings.Contains(out.String(), "Stopped waiting for rollback deployment") || !strings.Contains(out.String(), "kmdeploy wait d-") {
+		t.Errorf("output does not say how to follow the rollback:\n%s", out)
+	}
+	// Let the rollback finish before the next test uses the group.
+	if _, err := deployer(t, env, &syncbuf.Buffer{}).Wait(ctx, failed.Diagnosis.RollbackDeploymentID, time.Minute); err != nil {
+		t.Fatalf("rollback deployment: %v", err)
+	}
+}
