@@ -2,10 +2,9 @@ package awsemu
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,10 +202,6 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 	h.Set("Content-Type", "application/x-amz-json-1.1")
 	h.Set("X-Amzn-ErrorType", code)
 	w.WriteHeader(status)
-	b, _ := jsonMarshal(map[string]string{"__type": code, "message": message})
+	b, _ := json.Marshal(map[string]string{"__type": code, "message": message})
 	_, _ = w.Write(b)
 }
-
-func parseQuery(b []byte) (url.Values, error) { return url.ParseQuery(string(b)) }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -157,5 +157,3 @@ func (e *Emulator) fixECR(resp *http.Response) error {
 		return json.Marshal(doc)
 	})
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/knowmetools/km-release/internal/awsemu/codedeploy"
@@ -105,7 +107,7 @@ func identify(r *http.Request) call {
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && r.Method == http.MethodPost {
 		body := readBody(r)
-		if vals, err := parseQuery(body); err == nil {
+		if vals, err := url.ParseQuery(string(body)); err == nil {
 			c.operation = vals.Get("Action")
 		}
 		c.protocol = protoQuery
@@ -316,8 +318,7 @@ func rewriteBody(resp *http.Response, edit func([]byte) ([]byte, error)) error {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
-	resp.Header.Del("Content-Length")
-	resp.Header.Set("Content-Length", itoa(len(body)))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Del("Content-Encoding")
 	return nil
 }

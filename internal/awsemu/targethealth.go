@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ type targetHealth struct {
 // emulation's service tasks) are probed with the target group's health check; other
 // targets keep moto's answer.
 func (e *Emulator) fixTargetHealth(r *http.Request) responseFix {
-	vals, err := parseQuery(readBody(r))
+	vals, err := url.ParseQuery(string(readBody(r)))
 	group := vals.Get("TargetGroupArn")
 	if err != nil || group == "" {
 		return nil

@@ -3,6 +3,7 @@ package awsemu
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestProbeTargetsKeepsTheRestOfTheDocument(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).AddrPort().Port()
 	ln.Close() // a closed port: connection refused
-	in := strings.Replace(motoTargetHealth, "PORT", itoa(int(port)), 1)
+	in := strings.Replace(motoTargetHealth, "PORT", strconv.Itoa(int(port)), 1)
 	out, err := probeTargets(context.Background(), []byte(in), func() (*healthCheck, error) {
 		return &healthCheck{enabled: true, protocol: "HTTP", port: "traffic-port", path: "/", matcher: "200", timeout: time.Second}, nil
 	})

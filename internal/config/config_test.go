@@ -228,3 +228,12 @@ func TestAWSConfigFromEnvironment(t *testing.T) {
 		t.Errorf("aws config: region %q key %q endpoint %v", awsCfg.Region, creds.AccessKeyID, awsCfg.BaseEndpoint)
 	}
 }
+
+func TestResourcesMissingNamesTheVariables(t *testing.T) {
+	r := &config.Resources{Cluster: "km-staging", TaskSubnets: []string{}}
+	got := r.Missing("Cluster", "Service", "ContainerPort", "TaskSubnets")
+	want := []string{"KM_SERVICE", "KM_CONTAINER_PORT", "KM_TASK_SUBNETS"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Missing = %v, want %v", got, want)
+	}
+}

@@ -102,7 +102,7 @@ func (c *Config) resources(ctx context.Context, needed []string) (*Resources, er
 		}
 	}
 	for _, f := range fields {
-		if !strict || !slices.Contains(needed, f.name) || bad[f.env] || !rv.Field(f.index).IsZero() {
+		if !strict || !slices.Contains(needed, f.name) || bad[f.env] || !isEmpty(rv.Field(f.index)) {
 			continue
 		}
 		hint := "set it, or let kmdeploy read the Terraform output " + f.output + " (KM_RESOURCES_FROM=auto or terraform, with the environment applied)"
@@ -216,4 +216,27 @@ func setField(v reflect.Value, raw string) error {
 		v.Set(reflect.ValueOf(list))
 	}
 	return nil
+}
+
+// Missing returns the KM_* variables of the named fields (Go field names) that are
+// empty, in the order given, so code holding a Resources built elsewhere (tests, the
+// rehearsal) reports gaps with the same variable names as ResourcesFor.
+func (r *Resources) Missing(fields ...string) []string {
+	rv := reflect.ValueOf(r).Elem()
+	var missing []string
+	for _, name := range fields {
+		f := rv.FieldByName(name)
+		if !f.IsValid() {
+			panic("config: Resources has no field " + name)
+		}
+		if isEmpty(f) {
+			missing = append(missing, ResourceEnvVar(name))
+		}
+	}
+	return missing
+}
+
+// isEmpty: a zero value, or a list with no elements (an output of [] names nothing).
+func isEmpty(v reflect.Value) bool {
+	return v.IsZero() || (v.Kind() == reflect.Slice && v.Len() == 0)
 }

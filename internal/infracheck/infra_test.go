@@ -2,6 +2,7 @@ package infracheck_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,7 +42,7 @@ func TestOutputTagsReadConfigResources(t *testing.T) {
 		t.Fatalf("only %d output tags found on config.Resources: %v", len(tags), tags)
 	}
 	for _, want := range []string{"cluster_name", "service_name", "web_bucket_name", "cloudfront_distribution_id"} {
-		if !contains(tags, want) {
+		if !slices.Contains(tags, want) {
 			t.Errorf("output tag %q not found in %v", want, tags)
 		}
 	}
@@ -61,13 +62,4 @@ func TestTerraformFmt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("terraform fmt -check failed (run terraform fmt -recursive infra): %v\n%s", err, out)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

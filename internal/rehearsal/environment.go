@@ -163,7 +163,8 @@ func (p *provisioner) database(ctx context.Context) error {
 		fmt.Sprintf(`create database %s owner %s`, pgx.Identifier{p.d.DBName}.Sanitize(), admin),
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("create the database and its admin role: %s", strings.SplitN(err.Error(), "'", 2)[0])
+			// The role statement holds the password; the driver may quote it back.
+			return fmt.Errorf("create the database and its admin role: %s", strings.ReplaceAll(err.Error(), p.adminPassword, "[redacted]"))
 		}
 	}
 	p.env.Resources.DBName = p.d.DBName

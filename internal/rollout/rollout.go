@@ -332,19 +332,7 @@ func (d *Deployer) checkResources() error {
 	if d.Resources == nil {
 		return &ConfigError{Err: errors.New("no environment resources configured")}
 	}
-	r := d.Resources
-	var missing []string
-	for _, f := range []struct{ env, v string }{
-		{"KM_CLUSTER", r.Cluster}, {"KM_SERVICE", r.Service}, {"KM_CONTAINER_NAME", r.ContainerName},
-		{"KM_CODE_DEPLOY_APP", r.CodeDeployApp}, {"KM_CODE_DEPLOY_GROUP", r.CodeDeployGroup},
-	} {
-		if f.v == "" {
-			missing = append(missing, f.env)
-		}
-	}
-	if r.ContainerPort == 0 {
-		missing = append(missing, "KM_CONTAINER_PORT")
-	}
+	missing := d.Resources.Missing("Cluster", "Service", "ContainerName", "ContainerPort", "CodeDeployApp", "CodeDeployGroup")
 	if len(missing) > 0 {
 		return &ConfigError{Err: fmt.Errorf("environment resources incomplete: set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,11 +31,11 @@ func (d *Deployer) RunTask(ctx context.Context, opts RunTaskOptions) (*ecstask.R
 	if len(opts.Command) == 0 {
 		return nil, &ConfigError{Err: errors.New("no command given: pass --command, e.g. --command migrate")}
 	}
-	if d.Resources == nil || d.Resources.Cluster == "" || d.Resources.ContainerName == "" {
-		return nil, &ConfigError{Err: errors.New("set KM_CLUSTER and KM_CONTAINER_NAME (or apply the infrastructure)")}
+	if d.Resources == nil {
+		return nil, &ConfigError{Err: errors.New("no environment resources configured")}
 	}
-	if len(d.Resources.TaskSubnets) == 0 {
-		return nil, &ConfigError{Err: errors.New("no task subnets: set KM_TASK_SUBNETS (or apply the infrastructure)")}
+	if missing := d.Resources.Missing("Cluster", "ContainerName", "TaskSubnets"); len(missing) > 0 {
+		return nil, &ConfigError{Err: fmt.Errorf("set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
 	}
 	tdName := opts.TaskDefinition
 	if tdName == "" {
