@@ -93,16 +93,6 @@ data "aws_iam_policy_document" "github_actions" {
     resources = [aws_ecs_service.api.id, aws_ecs_cluster.main.arn]
   }
   statement {
-    sid       = "EcsListTasks"
-    actions   = ["ecs:ListTasks"]
-    resources = ["*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.main.arn]
-    }
-  }
-  statement {
     sid       = "EcsTagOnCreate"
     actions   = ["ecs:TagResource"]
     resources = [local.cluster_tasks, "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.task_family}:*"]

@@ -53,6 +53,18 @@ data "aws_iam_policy_document" "run_api_task" {
     resources = [local.cluster_tasks]
   }
   statement {
+    # Finding a task already started for the same request (a retried hook adopts it
+    # instead of migrating twice) or still running (overlapping jobs).
+    sid       = "FindApiTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"] # ecs:ListTasks is scoped by the condition below, not by resource.
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+  statement {
     sid       = "PassTaskRoles"
     actions   = ["iam:PassRole"]
     resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
@@ -180,16 +192,6 @@ data "aws_iam_policy_document" "jobs" {
     actions   = ["ecs:DescribeServices"]
     resources = [aws_ecs_service.api.id]
   }
-  statement {
-    sid       = "FindRunningJobs"
-    actions   = ["ecs:ListTasks"]
-    resources = ["*"] # ecs:ListTasks is scoped by the condition below, not by resource.
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.main.arn]
-    }
-  }
 }
 
 resource "aws_iam_role_policy" "jobs" {
@@ -220,6 +222,14 @@ resource "aws_lambda_function" "jobs" {
   depends_on = [aws_cloudwatch_log_group.jobs, aws_iam_role_policy.jobs]
 }
 
+# A failed run is picked up by the next tick: Lambda must not retry it (by default it
+# retries an asynchronous invocation twice), which would overlap the next run.
+resource "aws_lambda_function_event_invoke_config" "jobs" {
+  function_name                = aws_lambda_function.jobs.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 300
+}
+
 resource "aws_cloudwatch_event_rule" "jobs" {
   name                = "${local.name}-jobs"
   description         = "Schedule of the Know Me ${local.environment} background jobs"
@@ -232,7 +242,7 @@ resource "aws_cloudwatch_event_target" "jobs" {
   arn  = aws_lambda_function.jobs.arn
 
   retry_policy {
-    # A missed run is picked up by the next tick; retrying would overlap it.
+    # EventBridge's own delivery retries; Lambda's are off in the event invoke config.
     maximum_retry_attempts       = 0
     maximum_event_age_in_seconds = 300
   }

@@ -29,6 +29,11 @@ output "task_family" {
   value       = aws_ecs_task_definition.api.family
 }
 
+output "task_definition_arn" {
+  description = "Task definition revision Terraform registered (environment, secrets, size, roles); each rollout registers a copy of it with the new image."
+  value       = aws_ecs_task_definition.api.arn
+}
+
 output "container_name" {
   description = "Name of the API container in the task definition."
   value       = var.container_name

@@ -424,6 +424,22 @@ variable "db_app_username" {
   }
 }
 
+variable "rotations" {
+  description = "Rotation count of each generated credential: db_admin (the database master password), db_app (the API's database role) and app (Django secret key and admin user password). Raise one to generate and store a new value on the next apply; the values themselves are never in the state or a plan."
+  type = object({
+    db_admin = optional(number, 1)
+    db_app   = optional(number, 1)
+    app      = optional(number, 1)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for v in values(var.rotations) : v >= 1 && floor(v) == v])
+    error_message = "rotations values must be whole numbers of at least 1; raise one to rotate that credential."
+  }
+}
+
 variable "db_backup_retention_days" {
   description = "Days of automated RDS backups (point-in-time recovery window)."
   type        = number

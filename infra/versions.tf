@@ -1,16 +1,13 @@
 terraform {
   # 1.10 is the first release whose S3 backend locks with a lock file (use_lockfile),
-  # so no DynamoDB table is needed.
-  required_version = ">= 1.10.0"
+  # so no DynamoDB table is needed; 1.11 the first with write-only arguments, which keep
+  # generated credentials out of the state (data.tf).
+  required_version = ">= 1.11.0"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.80"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
+      version = "~> 5.90"
     }
   }
 

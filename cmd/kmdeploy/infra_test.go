@@ -64,7 +64,7 @@ func TestConfigErrorExitCode2(t *testing.T) {
 func TestInfraCommandsEndToEnd(t *testing.T) {
 	env := infraEnv(t)
 	out, errOut, code := kmdeploy(t, env, "infra", "plan")
-	if code != 0 || !strings.Contains(out, "Plan: 2 to add") || !strings.Contains(out, "+   terraform_data.db (create)") {
+	if code != 0 || !strings.Contains(out, "Plan: 3 to add") || !strings.Contains(out, "+   terraform_data.db (create)") {
 		t.Fatalf("plan: code %d\n%s\n%s", code, out, errOut)
 	}
 	if _, errOut, code = kmdeploy(t, env, "infra", "apply"); code != 0 {
@@ -122,5 +122,33 @@ func TestInfraForgetAndAdoptNeedConfirmation(t *testing.T) {
 	out, errOut, code = kmdeploy(t, env, "infra", "adopt", "terraform_data.db", "0d3c1b7a-9f0e-4a55-8c1d-2b6e7f8a9c10", "--confirm=terraform_data.db")
 	if code != 0 || !strings.Contains(out, "now manages") {
 		t.Fatalf("adopt: code %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A variable kmdeploy treats as secret (by name here; Terraform was not told) never
+// shows, neither its new value nor the old one Terraform knows from the state, in
+// plan, drift or apply output, Terraform's own progress included.
+func TestInfraNeverPrintsOldOrNewSecretValues(t *testing.T) {
+	env := infraEnv(t)
+	env["TF_VAR_api_token"] = "OLDTOKENVALUE"
+	if _, errOut, code := kmdeploy(t, env, "infra", "apply", "--auto-plan"); code != 0 {
+		t.Fatalf("apply: code %d\n%s", code, errOut)
+	}
+	env["TF_VAR_api_token"] = "NEWTOKENVALUE"
+	var seen strings.Builder
+	for _, args := range [][]string{{"infra", "plan"}, {"infra", "drift"}, {"infra", "apply", "--auto-plan"}, {"infra", "output"}} {
+		out, errOut, code := kmdeploy(t, env, args...)
+		seen.WriteString(out + errOut)
+		if code != 0 && code != 3 {
+			t.Fatalf("%v: code %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if !strings.Contains(seen.String(), "terraform_data.token") {
+		t.Fatalf("the change of terraform_data.token is not shown:\n%s", seen.String())
+	}
+	for _, secret := range []string{"OLDTOKENVALUE", "NEWTOKENVALUE"} {
+		if strings.Contains(seen.String(), secret) {
+			t.Errorf("%s printed:\n%s", secret, seen.String())
+		}
 	}
 }

@@ -53,14 +53,14 @@ func newRolloutCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout --image REGISTRY/REPOSITORY@sha256:DIGEST",
 		Short: "Roll a new API image out blue/green through CodeDeploy and wait for the outcome",
-		Long: `Registers a new revision of the task definition the service runs, with only the API
-container's image replaced, and deploys it through CodeDeploy (migration hook included).
+		Long: `Registers a new revision of the task definition Terraform manages (output
+task_definition_arn), with only the API container's image replaced, and deploys it through CodeDeploy (migration hook included).
 Waits with live progress for the end (KM_ROLLOUT_TIMEOUT, or --timeout); on failure
 prints the failed lifecycle event, stopped tasks with exit codes and their last log lines,
 and whether CodeDeploy rolled back. Ctrl-C stops waiting but leaves the deployment running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), append(deployFields, "TaskDefinition")...)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,8 @@
 // Additions: emu.MotoURL() (moto itself, diagnostics); emu.Faults().Calls(service, op);
 // Options.TaskRunner (TaskRunner, TaskRun, ContainerRun, TaskOutcome, ContainerExit,
 // SimulatedRunner), Options.Install / HookTimeout / DeploymentStepDelay / DeploymentMinute
-// (CodeDeploy timings), Options.TaskStepDelay, Options.Logf; ErrMotoMissing; the
+// (CodeDeploy timings), Options.TaskStepDelay, Options.Logf, Options.Postgres (RDS
+// instances backed by a real PostgreSQL server); ErrMotoMissing; the
 // constants DefaultRegion, AccountID, AccessKeyID, SecretAccessKey. docs/emulation.md
 // describes what is emulated.
 package awsemu

@@ -44,9 +44,17 @@ type Options struct {
 	// DeploymentMinute is how long one "minute" of a deployment group's settings (ready
 	// wait, termination wait, canary/linear intervals) lasts; default 1s.
 	DeploymentMinute time.Duration
+	// LambdaRetryMinute is how long one "minute" between Lambda's retries of a failed
+	// asynchronous invocation lasts; default 1s.
+	LambdaRetryMinute time.Duration
 	// Install, when set, brings up the replacement tasks of a blue/green deployment and
 	// waits until they are healthy; nil means there is nothing to wait for.
 	Install func(ctx context.Context, r codedeploy.InstallRequest) error
+	// Postgres gives each RDS instance of engine postgres a real PostgreSQL server
+	// (package pglocal: initdb and postgres must be on PATH), with the master user and
+	// initial database of CreateDBInstance; the instance's endpoint leads to it.
+	// Without it, RDS instances are moto's bookkeeping only.
+	Postgres bool
 	// Logf receives one line per notable emulation event (task state changes, deployment
 	// steps); nil discards.
 	Logf func(format string, args ...any)
@@ -64,6 +72,9 @@ func (o *Options) defaults() {
 	}
 	if o.TaskStepDelay <= 0 {
 		o.TaskStepDelay = 20 * time.Millisecond
+	}
+	if o.LambdaRetryMinute <= 0 {
+		o.LambdaRetryMinute = time.Second
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -88,10 +99,12 @@ type Emulator struct {
 	registry *ociRegistry
 	proxy    *httputil.ReverseProxy
 
-	faults  *Faults
-	tasks   *taskService
-	lambdas *lambdaService
-	cd      *codedeploy.Server
+	faults     *Faults
+	tasks      *taskService
+	lambdas    *lambdaService
+	cd         *codedeploy.Server
+	cloudFront *cloudFront
+	pg         *rdsPostgres // nil unless Options.Postgres
 
 	// ctx lives as long as the emulator; background work (tasks, async invokes) uses it.
 	ctx    context.Context
@@ -135,6 +148,10 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	e.tasks = newTaskService(e)
 	e.lambdas = newLambdaService(e)
 	e.cd = newCodeDeploy(e)
+	e.cloudFront = newCloudFront()
+	if opts.Postgres {
+		e.pg = newRDSPostgres(opts.Logf)
+	}
 	return e, nil
 }
 
@@ -192,6 +209,10 @@ func (e *Emulator) Reset(ctx context.Context) error {
 	e.faults.reset()
 	e.tasks.reset()
 	e.cd.Reset()
+	e.cloudFront.reset()
+	if e.pg != nil {
+		e.pg.closeAll()
+	}
 	e.registry.reset()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.moto.url()+"/moto-api/reset", nil)
 	if err != nil {
@@ -230,6 +251,9 @@ func (e *Emulator) Close() error {
 			}
 		}
 		e.wg.Wait()
+		if e.pg != nil {
+			e.pg.closeAll()
+		}
 		e.moto.stop()
 		e.http.CloseIdleConnections()
 	})

@@ -111,11 +111,8 @@ func (l *lambdaService) serveInvoke(w http.ResponseWriter, r *http.Request) bool
 
 	switch r.Header.Get("X-Amz-Invocation-Type") {
 	case "Event":
-		l.e.goBackground(func(ctx context.Context) {
-			if _, err := l.invoke(ctx, factory, fn, reqID, payload); err != nil {
-				l.e.opts.Logf("awsemu: lambda: async invoke of %s failed: %v", name, err)
-			}
-		})
+		retries := l.asyncRetries(r.Context(), name)
+		l.e.goBackground(func(ctx context.Context) { l.invokeAsync(ctx, factory, fn, reqID, payload, retries) })
 		w.WriteHeader(http.StatusAccepted)
 	case "DryRun":
 		w.WriteHeader(http.StatusNoContent)
@@ -129,6 +126,41 @@ func (l *lambdaService) serveInvoke(w http.ResponseWriter, r *http.Request) bool
 		_, _ = w.Write(out)
 	}
 	return true
+}
+
+// defaultAsyncRetries is how often Lambda retries a failed asynchronous invocation
+// unless the function's event invoke configuration says otherwise.
+const defaultAsyncRetries = 2
+
+// asyncRetries reads the function's MaximumRetryAttempts (PutFunctionEventInvokeConfig,
+// kept by moto), defaulting like Lambda.
+func (l *lambdaService) asyncRetries(ctx context.Context, name string) int {
+	cfg, err := lambda.NewFromConfig(l.e.backend).GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String(name)})
+	if err != nil || cfg.MaximumRetryAttempts == nil {
+		return defaultAsyncRetries
+	}
+	return int(aws.ToInt32(cfg.MaximumRetryAttempts))
+}
+
+// invokeAsync runs an Event invocation and, like Lambda, retries a failed one up to
+// retries times, one emulated minute before the first retry and two before the second.
+func (l *lambdaService) invokeAsync(ctx context.Context, factory LambdaFactory, fn *lambda.GetFunctionConfigurationOutput, reqID string, payload []byte, retries int) {
+	name := aws.ToString(fn.FunctionName)
+	for attempt := 0; ; attempt++ {
+		_, err := l.invoke(ctx, factory, fn, reqID, payload)
+		if err == nil {
+			return
+		}
+		l.e.opts.Logf("awsemu: lambda: async invoke of %s failed (attempt %d of %d): %v", name, attempt+1, retries+1, err)
+		if attempt >= retries {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt+1) * l.e.opts.LambdaRetryMinute):
+		}
+	}
 }
 
 // invocationError is a handler failure, with the errorType AWS would report.

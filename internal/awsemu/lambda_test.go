@@ -126,3 +126,52 @@ func TestLambdaInvokeUnknownFunction(t *testing.T) {
 		t.Fatalf("Invoke of a function that does not exist: %v, want ResourceNotFoundException", err)
 	}
 }
+
+// A failed asynchronous invocation is retried twice by default, like Lambda, and not
+// at all once the function's event invoke configuration says MaximumRetryAttempts 0.
+func TestLambdaAsyncInvokeRetriesLikeLambda(t *testing.T) {
+	emu := emutest.Start(t)
+	ctx := t.Context()
+	lc := lambda.NewFromConfig(emu.AWSConfig())
+	for _, tc := range []struct {
+		name    string
+		retries *int32
+		want    int
+	}{
+		{"default", nil, 3},
+		{"no retries", aws.Int32(0), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := emutest.UniqueName(t)
+			createFunction(t, emu, name, 5, nil)
+			seen := make(chan string, 8)
+			emu.RegisterLambda(name, echoFactory(seen))
+			if tc.retries != nil {
+				if _, err := lc.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+					FunctionName: aws.String(name), MaximumRetryAttempts: tc.retries,
+				}); err != nil {
+					t.Fatalf("PutFunctionEventInvokeConfig: %v", err)
+				}
+			}
+			if _, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(`{"mode":"fail"}`)}); err != nil {
+				t.Fatalf("async Invoke: %v", err)
+			}
+			// The retries of the default case come after one and two emulated
+			// minutes (1s each by default): everything has run after 5s.
+			runs := 0
+			deadline := time.After(5 * time.Second)
+		wait:
+			for {
+				select {
+				case <-seen:
+					runs++
+				case <-deadline:
+					break wait
+				}
+			}
+			if runs != tc.want {
+				t.Errorf("the failing handler ran %d times, want %d", runs, tc.want)
+			}
+		})
+	}
+}

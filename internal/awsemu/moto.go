@@ -54,10 +54,34 @@ func startMoto(ctx context.Context, python string, timeout time.Duration) (*moto
 	return nil, lastErr
 }
 
+// motoMain runs moto's server with one correction. moto evaluates a bucket policy
+// without request context: it checks only StringEquals conditions, and a statement
+// whose condition does not hold denies instead of not applying. So the TLS-only
+// statement every bucket of infra/ has (Deny when aws:SecureTransport is false) denies
+// all object access. The emulation stands for AWS's HTTPS endpoints: requests count as
+// secure transport, and a statement that applies only to insecure transport is skipped.
+const motoMain = `
+import sys
+import moto.iam.access_control as ac
+_is_action_permitted = ac.IAMPolicyStatement.is_action_permitted
+def _over_tls(self, action, resource="*", principal=None, incoming_condition_values=None):
+    for op, keys in (self._statement.get("Condition") or {}).items():
+        if op.startswith("Bool") and "aws:SecureTransport" in keys:
+            want = keys["aws:SecureTransport"]
+            if "true" not in [str(w).lower() for w in (want if isinstance(want, list) else [want])]:
+                return ac.PermissionResult.NEUTRAL
+    return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
+ac.IAMPolicyStatement.is_action_permitted = _over_tls
+from moto.server import main
+main(sys.argv[1:])
+`
+
 func launchMoto(ctx context.Context, python string, port int, timeout time.Duration) (*motoServer, error) {
-	cmd := exec.Command(python, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(python, "-c", motoMain, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(),
 		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+		// ACM certificates validated by DNS are issued at once, not after moto's 60 s.
+		"MOTO_ACM_VALIDATION_WAIT=0",
 		"PYTHONUNBUFFERED=1",
 		// moto must never reach out to AWS or Docker.
 		"AWS_ACCESS_KEY_ID="+AccessKeyID, "AWS_SECRET_ACCESS_KEY="+SecretAccessKey,

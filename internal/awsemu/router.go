@@ -61,8 +61,13 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 		if e.tasks.serve(w, r, c.operation) {
 			return
 		}
-		if c.operation == "DescribeServices" {
+		switch c.operation {
+		case "DescribeServices":
 			r = withFix(r, e.tasks.fixServiceCounts)
+		case "CreateService":
+			if fix := e.tasks.keepServiceSettings(r); fix != nil {
+				r = withFix(r, fix)
+			}
 		}
 	case c.service == "lambda" && c.operation == "Invoke":
 		if e.lambdas.serveInvoke(w, r) {
@@ -73,8 +78,23 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 		case "CreateRepository", "DescribeRepositories", "GetAuthorizationToken":
 			r = withFix(r, e.fixECR)
 		}
-	case c.service == "cloudfront" && strings.Contains(c.operation, "Invalidation"):
-		r = withFix(r, fixInvalidationStatus)
+	case c.service == "cloudfront":
+		if serveManagedPolicies(w, r) {
+			return
+		}
+		r = e.cloudFront.route(r, c.operation)
+	case c.service == "ec2" && c.operation == "DescribeSecurityGroupRules":
+		r = withFix(r, e.fixSecurityGroupRules)
+	case c.service == "rds":
+		if c.operation == "DescribeDBParameters" {
+			r = withFix(r, fixDBParameters(r))
+		}
+		if e.pg != nil {
+			var done bool
+			if r, done = e.pg.route(w, r, c.operation); done {
+				return
+			}
+		}
 	case c.service == "elasticloadbalancing" && c.operation == "DescribeTargetHealth":
 		if fix := e.fixTargetHealth(r); fix != nil {
 			r = withFix(r, fix)
@@ -191,7 +211,30 @@ func lambdaOperation(r *http.Request) string {
 
 func cloudFrontOperation(r *http.Request) string {
 	parts := pathParts(r.URL.Path) // 2020-05-31 distribution [ID [invalidation [IID]|config]]
-	if len(parts) < 2 || parts[1] != "distribution" {
+	if len(parts) < 2 {
+		return r.Method + " " + r.URL.Path
+	}
+	switch parts[1] {
+	case "tagging":
+		if op := r.URL.Query().Get("Operation"); op != "" {
+			return op + "Resource" // TagResource, UntagResource
+		}
+		return "ListTagsForResource"
+	case "cache-policy", "response-headers-policy":
+		if r.Method != http.MethodGet {
+			break
+		}
+		kind := managedPolicies[parts[1]].name
+		switch len(parts) {
+		case 2:
+			return "List" + strings.TrimSuffix(kind, "Policy") + "Policies"
+		case 3:
+			return "Get" + kind
+		case 4:
+			return "Get" + kind + "Config"
+		}
+	}
+	if parts[1] != "distribution" {
 		return r.Method + " " + r.URL.Path
 	}
 	switch {
@@ -321,12 +364,4 @@ func rewriteBody(resp *http.Response, edit func([]byte) ([]byte, error)) error {
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Del("Content-Encoding")
 	return nil
-}
-
-// fixInvalidationStatus: moto spells the finished state COMPLETED, AWS (and the SDK's
-// InvalidationCompleted waiter) says Completed.
-func fixInvalidationStatus(resp *http.Response) error {
-	return rewriteBody(resp, func(b []byte) ([]byte, error) {
-		return bytes.ReplaceAll(b, []byte("<Status>COMPLETED</Status>"), []byte("<Status>Completed</Status>")), nil
-	})
 }

@@ -78,11 +78,10 @@ func (e *Emulator) fixTargetHealth(r *http.Request) responseFix {
 // DescribeTargetHealth response, leaving the rest of the document as moto wrote it.
 // settings is called only when there is a target to probe.
 func probeTargets(ctx context.Context, body []byte, settings func() (*healthCheck, error)) ([]byte, error) {
-	var doc xmlNode
-	if err := xml.Unmarshal(body, &doc); err != nil {
+	doc, err := parseXML(body)
+	if err != nil {
 		return nil, fmt.Errorf("parse moto's response: %w", err)
 	}
-	doc.dropNamespaces()
 	var members []*xmlNode
 	if list := doc.path("DescribeTargetHealthResult", "TargetHealthDescriptions"); list != nil {
 		for i := range list.Children {
@@ -124,7 +123,7 @@ func probeTargets(ctx context.Context, body []byte, settings func() (*healthChec
 	for i, p := range probes {
 		p.health.setHealth(results[i])
 	}
-	out, err := xml.Marshal(&doc)
+	out, err := xml.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("write the corrected response: %w", err)
 	}
@@ -264,43 +263,6 @@ func matchesCode(matcher string, code int) bool {
 		}
 	}
 	return false
-}
-
-// xmlNode is any XML element, kept whole so a response can be edited and written back
-// with nothing lost.
-type xmlNode struct {
-	XMLName  xml.Name
-	Attrs    []xml.Attr `xml:",any,attr"`
-	Children []xmlNode  `xml:",any"`
-	Text     string     `xml:",chardata"`
-}
-
-// dropNamespaces clears the namespace the decoder copied into every element; the
-// root's xmlns attribute still declares it, so the written document says the same.
-func (n *xmlNode) dropNamespaces() {
-	n.XMLName.Space = ""
-	for i := range n.Children {
-		n.Children[i].dropNamespaces()
-	}
-}
-
-// path finds the first descendant along the given element names.
-func (n *xmlNode) path(names ...string) *xmlNode {
-	cur := n
-	for _, name := range names {
-		var next *xmlNode
-		for i := range cur.Children {
-			if cur.Children[i].XMLName.Local == name {
-				next = &cur.Children[i]
-				break
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		cur = next
-	}
-	return cur
 }
 
 // setHealth replaces the children of a TargetHealth element.

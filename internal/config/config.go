@@ -49,6 +49,9 @@ type Config struct {
 
 	resMu sync.Mutex
 	outs  map[string]terraform.Output
+
+	redactOnce sync.Once
+	redactor   *Redactor
 }
 
 // Terraform holds how to run Terraform for the environment.

@@ -8,6 +8,7 @@ type Resources struct {
 	Cluster              string   `output:"cluster_name" env:"KM_CLUSTER"`
 	Service              string   `output:"service_name" env:"KM_SERVICE"`
 	TaskFamily           string   `output:"task_family" env:"KM_TASK_FAMILY"`
+	TaskDefinition       string   `output:"task_definition_arn" env:"KM_TASK_DEFINITION"`
 	ContainerName        string   `output:"container_name" env:"KM_CONTAINER_NAME"`
 	ContainerPort        int32    `output:"container_port" env:"KM_CONTAINER_PORT"`
 	TaskSubnets          []string `output:"task_subnet_ids" env:"KM_TASK_SUBNETS"`

@@ -65,14 +65,22 @@ func (c *Config) SecretValues() []string {
 	return vals
 }
 
-// Redactor returns a redactor for the environment's secret values.
-func (c *Config) Redactor() *Redactor { return NewRedactor(c.SecretValues()...) }
+// Redactor returns the configuration's redactor: the environment's secret values, and
+// whatever is added to it later (old values Terraform still holds). It is the same
+// one for every caller, so a value added once is hidden everywhere after.
+func (c *Config) Redactor() *Redactor {
+	c.redactOnce.Do(func() { c.redactor = NewRedactor(c.SecretValues()...) })
+	return c.redactor
+}
 
 // Redactor hides secret values in text that kmdeploy prints (Terraform output,
 // errors). Values shorter than MinSecretLen are not searched for, since they would
-// mangle ordinary text; they are still never printed by kmdeploy itself.
+// mangle ordinary text; they are still never printed by kmdeploy itself. It is safe
+// for concurrent use.
 type Redactor struct {
-	r *strings.Replacer
+	mu      sync.RWMutex
+	secrets []string
+	r       *strings.Replacer
 }
 
 // MinSecretLen is the shortest value Redactor searches for in text.
@@ -80,16 +88,27 @@ const MinSecretLen = 4
 
 // NewRedactor builds a Redactor for the given secret values.
 func NewRedactor(secrets ...string) *Redactor {
-	secrets = slices.Clone(secrets)
-	// Longest first, so a secret containing another is replaced whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	var pairs []string
+	r := &Redactor{}
+	r.Add(secrets...)
+	return r
+}
+
+// Add hides more values from now on.
+func (r *Redactor) Add(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range secrets {
-		if len(s) >= MinSecretLen {
-			pairs = append(pairs, s, Redacted)
+		if len(s) >= MinSecretLen && !slices.Contains(r.secrets, s) {
+			r.secrets = append(r.secrets, s)
 		}
 	}
-	return &Redactor{r: strings.NewReplacer(pairs...)}
+	// Longest first, so a secret containing another is replaced whole.
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	pairs := make([]string, 0, 2*len(r.secrets))
+	for _, s := range r.secrets {
+		pairs = append(pairs, s, Redacted)
+	}
+	r.r = strings.NewReplacer(pairs...)
 }
 
 // String redacts s.
@@ -97,6 +116,8 @@ func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.r.Replace(s)
 }
 

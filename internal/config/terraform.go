@@ -19,7 +19,7 @@ func (c *Config) TerraformOptions() (terraform.Options, error) {
 			probs.add("KM_TF_STATE_BUCKET", "not set; expected the S3 bucket holding Terraform state (required with KM_TF_BACKEND=s3; use KM_TF_BACKEND=local for local state)")
 		}
 		b.Bucket, b.Key, b.Region = t.StateBucket, t.StateKey, t.StateRegion
-		get := func(k string) string { v, _ := c.env.Lookup(k); return v }
+		get := c.lookup
 		b.Endpoint = get("AWS_ENDPOINT_URL_S3")
 		if base := get("AWS_ENDPOINT_URL"); base != "" {
 			if b.Endpoint == "" {
@@ -41,6 +41,8 @@ func (c *Config) TerraformOptions() (terraform.Options, error) {
 		Backend:     b,
 		Env:         c.Environ(),
 		Redact:      c.Redactor(),
+		IsSecretVar: c.IsSecretTFVar,
+		AWSEndpoint: c.lookup("AWS_ENDPOINT_URL"),
 		LockTimeout: c.Timeouts.TerraformLock,
 	}, nil
 }
@@ -50,6 +52,12 @@ func (c *Config) TerraformOptions() (terraform.Options, error) {
 // (--allow-destroy).
 func (c *Config) Guard(allow []string) terraform.Guard {
 	return terraform.Guard{Addresses: c.ProtectedResources, Allow: allow}
+}
+
+// lookup is the variable's value, "" when unset.
+func (c *Config) lookup(key string) string {
+	v, _ := c.env.Lookup(key)
+	return v
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -141,6 +141,17 @@ func TestWaitTimesOutWithLastStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The task must be RUNNING when the short wait starts: on a loaded machine its
+	// start alone can take longer than the timeout under test.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := e.ecs.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(e.fx.Cluster), Tasks: []string{aws.ToString(task.TaskArn)}})
+		if err == nil && len(out.Tasks) == 1 && aws.ToString(out.Tasks[0].LastStatus) == "RUNNING" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the task did not reach RUNNING in 10s: %v", err)
+		}
+	}
 	o := fast
 	o.Timeout = 400 * time.Millisecond
 	start := time.Now()

@@ -1,11 +1,12 @@
-// Package envfixture builds one complete API environment in the local AWS emulation:
-// the network, load balancer (two target groups, production and test listeners),
-// ECS cluster, task definition with awslogs, a CODE_DEPLOY service, the CodeDeploy
-// application and blue/green deployment group, the ECR repository with an image, and
-// the migration hook Lambda, created in the emulation and run in-process by it.
+// Package envfixture builds the API part of an environment in the local AWS emulation
+// in about a second: the network, load balancer (two target groups, production and
+// test listeners), ECS cluster, task definition with awslogs, a CODE_DEPLOY service,
+// the CodeDeploy application and blue/green deployment group, the ECR repository with
+// an image, and the migration hook Lambda, run in-process by the emulation.
 //
-// Tests and the release rehearsal use it to get an environment whose
-// config.Resources they hand to the deploy tool.
+// The focused rollout tests use it: each needs an environment of its own, and a real
+// `terraform apply` of infra/ takes about two minutes. What infra/ itself creates is
+// tested by the rehearsal (internal/rehearsal), which applies the real infra/.
 package envfixture
 
 import (
@@ -49,9 +50,8 @@ type Options struct {
 	DesiredCount int32
 	// HookEvent is the lifecycle event of the migration hook; default BeforeInstall.
 	HookEvent string
-	// MigrateHook handles Invoke of the migration function; default MigrateHook, the
-	// product's real hook. NoMigrateHook deploys without any hook.
-	MigrateHook   awsemu.LambdaFactory
+	// NoMigrateHook deploys without any hook; by default the migration function runs
+	// the product's real hook (MigrateHook).
 	NoMigrateHook bool
 	// InitialImage is the image of the first revision; default an image pushed to the
 	// emulation's registry (tag "initial").
@@ -92,9 +92,6 @@ func (o *Options) defaults() error {
 	}
 	if o.HookEvent == "" {
 		o.HookEvent = "BeforeInstall"
-	}
-	if o.MigrateHook == nil {
-		o.MigrateHook = MigrateHook
 	}
 	return nil
 }
@@ -319,6 +316,8 @@ func (b *builder) service(ctx context.Context) error {
 		return err
 	}
 	b.env.InitialTaskDefinition = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	// What infra/ outputs as task_definition_arn: the revision rollouts derive from.
+	r.TaskDefinition = b.env.InitialTaskDefinition
 	_, err = b.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String(r.Cluster), ServiceName: aws.String(r.Service), TaskDefinition: aws.String(b.env.InitialTaskDefinition),
 		DesiredCount: aws.Int32(b.opts.DesiredCount), LaunchType: ecstypes.LaunchTypeFargate,
@@ -347,7 +346,7 @@ func (b *builder) migrateFunction(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.env.Emu.RegisterLambda(r.MigrateFunction, b.opts.MigrateHook)
+	b.env.Emu.RegisterLambda(r.MigrateFunction, MigrateHook)
 	return nil
 }
 
@@ -388,7 +387,12 @@ func (b *builder) codeDeploy(ctx context.Context) error {
 // ProdTargetGroup returns the ARN of the target group the production listener
 // forwards to: blue before the first deployment, the other after each success.
 func (e *Env) ProdTargetGroup(ctx context.Context) (string, error) {
-	out, err := elbv2.NewFromConfig(e.AWS).DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: []string{e.Resources.ProdListenerARN}})
+	return ProdTargetGroup(ctx, elbv2.NewFromConfig(e.AWS), e.Resources.ProdListenerARN)
+}
+
+// ProdTargetGroup returns the target group a listener forwards (most of) its traffic to.
+func ProdTargetGroup(ctx context.Context, elb *elbv2.Client, listener string) (string, error) {
+	out, err := elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: []string{listener}})
 	if err != nil {
 		return "", err
 	}
@@ -408,7 +412,7 @@ func (e *Env) ProdTargetGroup(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("listener %s forwards nowhere", e.Resources.ProdListenerARN)
+	return "", fmt.Errorf("listener %s forwards nowhere", listener)
 }
 
 // ServiceTaskDefinition returns the task definition ARN the service runs: its

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/knowmetools/km-release/internal/ociimage"
 )
 
@@ -18,7 +20,8 @@ type release struct {
 	Version string
 	// Migrations are the shipped files: v1 0001, v2 0001+0002, v3 + a failing 0003.
 	Migrations []ociimage.Migration
-	Image      string // pinned by digest once pushed
+	img        v1.Image // assembled, not yet pushed
+	Image      string   // pinned by digest once pushed
 }
 
 // failingMigration is v3's 0003: it alters a table that does not exist, so Postgres
@@ -46,23 +49,23 @@ func releases(moduleDir string) ([]*release, error) {
 	}, nil
 }
 
-// buildImage compiles the API for r, assembles its image and pushes it to repository.
-func buildImage(ctx context.Context, moduleDir, workDir, repository string, r *release) error {
+// assemble compiles the API for r and assembles its image.
+func assemble(ctx context.Context, moduleDir, workDir string, r *release) error {
 	bin := filepath.Join(workDir, "api-"+r.Version)
 	gb := ociimage.GoBuild{ModuleDir: moduleDir, Package: "./examples/api", Version: r.Version, Output: bin}
 	if err := gb.Run(ctx); err != nil {
 		return err
 	}
 	img, err := ociimage.Build(ociimage.Spec{Binary: bin, Version: r.Version, Migrations: r.Migrations})
-	if err != nil {
-		return err
-	}
-	ref, err := ociimage.Push(ctx, img, repository, r.Version, true)
-	if err != nil {
-		return err
-	}
+	r.img = img
+	return err
+}
+
+// push pushes the assembled image to repository, tagged with the version.
+func (r *release) push(ctx context.Context, repository string) error {
+	ref, err := ociimage.Push(ctx, r.img, repository, r.Version, true)
 	r.Image = ref
-	return nil
+	return err
 }
 
 // buildKMDeploy compiles the deploy tool the rehearsal drives.

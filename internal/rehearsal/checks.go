@@ -19,6 +19,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/knowmetools/km-release/internal/envfixture"
 	"github.com/knowmetools/km-release/internal/freeport"
 )
 
@@ -71,7 +72,7 @@ type checker struct {
 // serving asks each target of the production target group for /status/, as the
 // load balancer would route a request.
 func (c *checker) serving(ctx context.Context) ([]apiStatus, error) {
-	tg, err := c.env.api.ProdTargetGroup(ctx)
+	tg, err := envfixture.ProdTargetGroup(ctx, c.elb, c.env.Resources.ProdListenerARN)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (c *checker) expectServing(ctx context.Context, version string) (string, er
 			return "", fmt.Errorf("production traffic reaches %s, want %s healthy", st, version)
 		}
 	}
-	tg, _ := c.env.api.ProdTargetGroup(ctx)
+	tg, _ := envfixture.ProdTargetGroup(ctx, c.elb, c.env.Resources.ProdListenerARN)
 	return fmt.Sprintf("production traffic (%s) reaches %s: %s", tgName(tg), version, sts[0]), nil
 }
 
@@ -285,14 +286,13 @@ func jobRuns(ctx context.Context, url, version string) (int, error) {
 	return n, err
 }
 
-// preview runs image's server once as a one-off task of a preview family (a copy of
-// the service's task definition with the image replaced) and returns its first
-// /status/ answer: what a replacement task would answer before its migration ran.
-func (c *checker) preview(ctx context.Context, image string) (apiStatus, error) {
+// servingTaskDefinition describes the task definition the service runs: its PRIMARY
+// task set's.
+func (c *checker) servingTaskDefinition(ctx context.Context) (*ecstypes.TaskDefinition, error) {
 	r := c.env.Resources
 	svc, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(r.Cluster), Services: []string{r.Service}})
 	if err != nil || len(svc.Services) == 0 {
-		return apiStatus{}, fmt.Errorf("describe service %s: %v", r.Service, err)
+		return nil, fmt.Errorf("describe service %s: %v", r.Service, err)
 	}
 	current := aws.ToString(svc.Services[0].TaskDefinition)
 	for _, ts := range svc.Services[0].TaskSets {
@@ -302,9 +302,20 @@ func (c *checker) preview(ctx context.Context, image string) (apiStatus, error) 
 	}
 	td, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(current)})
 	if err != nil {
+		return nil, err
+	}
+	return td.TaskDefinition, nil
+}
+
+// preview runs image's server once as a one-off task of a preview family (a copy of
+// the service's task definition with the image replaced) and returns its first
+// /status/ answer: what a replacement task would answer before its migration ran.
+func (c *checker) preview(ctx context.Context, image string) (apiStatus, error) {
+	r := c.env.Resources
+	def, err := c.servingTaskDefinition(ctx)
+	if err != nil {
 		return apiStatus{}, err
 	}
-	def := td.TaskDefinition
 	containers := slices.Clone(def.ContainerDefinitions)
 	for i := range containers {
 		if aws.ToString(containers[i].Name) == r.ContainerName {

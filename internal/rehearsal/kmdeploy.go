@@ -60,6 +60,15 @@ func (k *kmdeploy) run(ctx context.Context, args ...string) (result, error) {
 	return res, nil
 }
 
+// must runs kmdeploy args and turns a non-zero exit into an error.
+func (k *kmdeploy) must(ctx context.Context, args ...string) error {
+	res, err := k.run(ctx, args...)
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("kmdeploy %s exited %d", strings.Join(args, " "), res.ExitCode)
+	}
+	return err
+}
+
 // indentWriter indents every line.
 type indentWriter struct {
 	w       io.Writer

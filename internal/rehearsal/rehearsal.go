@@ -1,9 +1,12 @@
 // Package rehearsal runs a complete release of the Know Me product against the local
-// AWS emulation, with real parts: a real Postgres, real OCI images of the sample API
-// pushed to the emulated ECR, ECS tasks running those images as local processes, the
-// product's own Lambda handlers, and the kmdeploy binary driving it all as a user
-// would. It releases v1, then v2 (whose migration must run before traffic moves), then
-// v3 (whose migration fails: the deployment fails and traffic stays on v2), runs the
+// AWS emulation, with real parts: the repository's infra/ applied by `kmdeploy infra
+// apply` with the real Terraform AWS provider, RDS backed by a real Postgres, real OCI
+// images of the sample API pushed to the emulated ECR, ECS tasks running those images
+// as local processes, the product's own Lambda handlers, and the kmdeploy binary
+// driving it all as a user would. After the apply it checks that a plan shows no
+// changes and no drift. It releases v1, then v2 (whose migration must run before
+// traffic moves), then v3 (whose migration fails: the deployment fails and traffic
+// stays on v2), then rolls a Terraform change of the task definition out, runs the
 // background jobs once and prints `kmdeploy status` and a timeline.
 //
 // `make rehearse` (cmd/rehearse) and the end-to-end test run the same Run.
@@ -28,7 +31,7 @@ import (
 
 	"github.com/knowmetools/km-release/internal/awsemu"
 	"github.com/knowmetools/km-release/internal/awsemu/taskrun"
-	"github.com/knowmetools/km-release/internal/pglocal"
+	"github.com/knowmetools/km-release/internal/realinfra"
 )
 
 // Options configure Run.
@@ -40,10 +43,13 @@ type Options struct {
 	// Verbose also shows the emulation's events and every container's output live;
 	// otherwise their last lines are shown when a step fails.
 	Verbose bool
-	// Description of the environment; zero value means DefaultDescription.
-	Description Description
 	// StepTimeout bounds each step; default 5m.
 	StepTimeout time.Duration
+	// Timeout bounds all the steps together; default 20m.
+	Timeout time.Duration
+	// Keep leaves the environment up after the last step, prints the variables that
+	// point kmdeploy, terraform and awscli at it, and waits until ctx ends (Ctrl-C).
+	Keep bool
 }
 
 // ErrCannotStart marks a rehearsal that could not start its emulation, database or
@@ -56,18 +62,24 @@ func Run(ctx context.Context, opts Options) (*Timeline, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	if opts.Description.Env == "" {
-		opts.Description = DefaultDescription()
-	}
 	if opts.StepTimeout <= 0 {
 		opts.StepTimeout = 5 * time.Minute
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 20 * time.Minute
 	}
 	if _, err := os.Stat(filepath.Join(opts.ModuleDir, "go.mod")); err != nil {
 		return nil, fmt.Errorf("rehearsal: %s is not the repository root (no go.mod): run from the repository", opts.ModuleDir)
 	}
 	r := &run{opts: opts, tl: &Timeline{}, detail: &tailBuffer{max: 60}}
+	r.bgCtx, r.bgCancel = context.WithCancel(ctx)
 	start := time.Now()
-	err := r.steps(ctx)
+	stepsCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	err := r.steps(stepsCtx)
+	cancel()
+	if opts.Keep && r.env != nil {
+		r.keep(ctx, err)
+	}
 	cerr := r.teardown()
 	r.tl.Total = time.Since(start)
 	if err == nil {
@@ -86,9 +98,13 @@ type run struct {
 	emu      *awsemu.Emulator
 	runner   *taskrun.Runner
 	services *taskrun.Services
-	db       *pglocal.Server
+	infra    *realinfra.Copy
 	env      *Environment
 	rels     []*release
+	images   chan error // the images' build, started early, reported by push
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup // background work, waited for by teardown
 	webDir   string
 	kd       *kmdeploy
 	check    *checker
@@ -139,14 +155,17 @@ func (r *run) steps(ctx context.Context) error {
 		name string
 		f    func(context.Context) (string, error)
 	}{
-		{"start AWS emulation and Postgres", r.start},
-		{"provision environment", r.provision},
-		{"build images v1 v2 v3, web bundle, kmdeploy", r.build},
+		{"start the AWS emulation", r.start},
+		{"build kmdeploy and the Lambda zips", r.buildTools},
+		{"kmdeploy infra apply (infra/, real AWS provider)", r.apply},
+		{"no changes, no drift after the apply", r.noDrift},
+		{"push images v1 v2 v3, build the web bundle", r.push},
 		{"release v1", r.releaseV1},
 		{"publish web", r.publishWeb},
 		{"v2 before its migration", r.previewV2},
 		{"release v2", r.releaseV2},
 		{"release v3 (failing migration)", r.releaseV3},
+		{"a Terraform change reaches the service", r.configChange},
 		{"background jobs", r.backgroundJobs},
 		{"kmdeploy status", r.status},
 	}
@@ -166,77 +185,116 @@ func (r *run) start(ctx context.Context) (string, error) {
 	if r.runner, err = taskrun.New(taskrun.Options{WorkDir: filepath.Join(r.workDir, "images"), Output: r.detailWriter()}); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(r.workDir, "images"), 0o755); err != nil {
-		return "", err
-	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(r.detailWriter(), "  · "+format+"\n", args...)
 	}
 	r.services = taskrun.NewServices(taskrun.ServicesOptions{Logf: logf})
-	var g errgroup.Group
-	g.Go(func() error {
-		emu, err := awsemu.Start(ctx, awsemu.Options{
-			TaskRunner: r.runner, Install: r.services.Install, Logf: logf,
-			HookTimeout: 3 * time.Minute, DeploymentMinute: 100 * time.Millisecond,
-		})
-		r.emu = emu
-		return err
+	r.emu, err = awsemu.Start(ctx, awsemu.Options{
+		TaskRunner: r.runner, Install: r.services.Install, Logf: logf, Postgres: true,
+		HookTimeout: 3 * time.Minute, DeploymentMinute: 100 * time.Millisecond,
 	})
-	g.Go(func() error {
-		db, err := pglocal.Start(ctx, pglocal.Options{})
-		r.db = db
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return "", err
-	}
-	r.services.Connect(r.emu.AWSConfig())
-	return fmt.Sprintf("emulation at %s (registry %s), Postgres at 127.0.0.1:%d", r.emu.Endpoint(), r.emu.RegistryHost(), r.db.Port), nil
-}
-
-func (r *run) provision(ctx context.Context) (string, error) {
-	d := r.opts.Description
-	// The service's first task definition names the image the first release will push;
-	// nothing runs it before that release replaces it.
-	placeholder := fmt.Sprintf("%s/%s-%s/api:bootstrap", r.emu.RegistryHost(), d.App, d.Env)
-	env, err := Provision(ctx, r.emu, r.db, d, placeholder, r.detailWriter())
 	if err != nil {
 		return "", err
 	}
-	r.env = env
-	cfg := r.emu.AWSConfig()
-	r.check = &checker{env: env, ecs: ecs.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg)}
-	if missing := env.MissingOutputs(); len(missing) > 0 {
-		return "", fmt.Errorf("outputs without a value: %s", strings.Join(missing, ", "))
+	r.services.Connect(r.emu.AWSConfig())
+	if err := r.accountSetup(ctx); err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("%d outputs, cluster %s, service %s, API %s, web %s", len(env.Outputs()), env.Resources.Cluster, env.Resources.Service, env.Resources.APIURL, env.Resources.WebURL), nil
+	return fmt.Sprintf("emulation at %s (registry %s); state bucket %s and hosted zone %s created", r.emu.Endpoint(), r.emu.RegistryHost(), stateBucket, dnsZone), nil
 }
 
-func (r *run) build(ctx context.Context) (string, error) {
+// buildTools builds the deploy tool and prepares infra/ with the Lambda zips it
+// deploys; the API images are compiled meanwhile, in the background (push joins them).
+func (r *run) buildTools(ctx context.Context) (string, error) {
 	rels, err := releases(r.opts.ModuleDir)
 	if err != nil {
 		return "", err
 	}
 	r.rels = rels
-	r.webDir = filepath.Join(r.workDir, "web")
-	bin := filepath.Join(r.workDir, "kmdeploy")
+	r.images = make(chan error, 1)
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		g, gctx := errgroup.WithContext(r.bgCtx)
+		g.SetLimit(1) // beside the apply: two cores are common
+		for _, rel := range rels {
+			g.Go(func() error { return assemble(gctx, r.opts.ModuleDir, r.workDir, rel) })
+		}
+		r.images <- g.Wait()
+	}()
+	bin := filepath.Join(r.workDir, "bin", "kmdeploy")
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2) // two cores are common; more parallel compiles only thrash
 	g.Go(func() error { return buildKMDeploy(gctx, r.opts.ModuleDir, bin) })
-	for _, rel := range rels {
-		g.Go(func() error {
-			return buildImage(gctx, r.opts.ModuleDir, r.workDir, r.env.Resources.ECRRepositoryURL, rel)
-		})
+	g.Go(func() error {
+		var err error
+		r.infra, err = realinfra.Prepare(gctx, r.opts.ModuleDir, r.workDir)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	r.kd = &kmdeploy{bin: bin, out: r.opts.Out}
+	r.kd.env = r.kmdeployEnv(r.infra)
+	return "kmdeploy built; infra/ copied to " + r.infra.Dir + " with the Lambda zips `make lambdas` builds", nil
+}
+
+// apply provisions the environment from infra/ with `kmdeploy infra apply`, then
+// wires the product's Lambda handlers to the functions Terraform created.
+func (r *run) apply(ctx context.Context) (string, error) {
+	if err := r.kd.must(ctx, "infra", "apply", "--auto-plan"); err != nil {
+		return "", err
+	}
+	env, err := r.readEnvironment(ctx)
+	if err != nil {
+		return "", err
+	}
+	r.env = env
+	r.wireLambdas(env.Resources)
+	cfg := r.emu.AWSConfig()
+	r.check = &checker{env: env, ecs: ecs.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg)}
+	res := env.Resources
+	return fmt.Sprintf("workspace %s applied: cluster %s, service %s, database %s, API %s, web %s", envName, res.Cluster, res.Service, res.DBEndpoint, res.APIURL, res.WebURL), nil
+}
+
+// noDrift checks that the environment is exactly what infra/ describes: a new plan
+// has nothing to do and the daily drift check passes.
+func (r *run) noDrift(ctx context.Context) (string, error) {
+	res, err := r.kd.run(ctx, "infra", "plan")
+	if err != nil {
+		return "", err
+	}
+	const none = "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy."
+	if res.ExitCode != 0 || !strings.Contains(res.Output, none) {
+		return "", fmt.Errorf("kmdeploy infra plan right after the apply (exit code %d) does not say %q", res.ExitCode, none)
+	}
+	if err := r.kd.must(ctx, "infra", "drift"); err != nil {
+		return "", err
+	}
+	return "kmdeploy infra plan: no changes; kmdeploy infra drift: exit code 0", nil
+}
+
+// push pushes the images built in the background to the environment's repository and
+// builds the web bundle for its API URL.
+func (r *run) push(ctx context.Context) (string, error) {
+	select {
+	case err := <-r.images:
+		if err != nil {
+			return "", err
+		}
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	r.webDir = filepath.Join(r.workDir, "web")
+	g, gctx := errgroup.WithContext(ctx)
+	for _, rel := range r.rels {
+		g.Go(func() error { return rel.push(gctx, r.env.Resources.ECRRepositoryURL) })
 	}
 	g.Go(func() error { return buildWeb(gctx, r.opts.ModuleDir, r.env.Resources.APIURL, r.webDir) })
 	if err := g.Wait(); err != nil {
 		return "", err
 	}
-	r.kd = &kmdeploy{bin: bin, out: r.opts.Out, env: append(r.env.Environ(r.emu),
-		"PATH="+os.Getenv("PATH"), "HOME="+r.workDir, "KM_ROLLOUT_TIMEOUT=4m", "KM_MIGRATION_TIMEOUT=3m",
-		"KM_TASK_TIMEOUT=3m", "KM_WEB_INVALIDATION_TIMEOUT=2m")}
 	var names []string
-	for _, rel := range rels {
+	for _, rel := range r.rels {
 		names = append(names, rel.Version+"="+rel.Image[strings.LastIndexByte(rel.Image, '@')+1:][:19])
 	}
 	return "pushed " + strings.Join(names, ", ") + "; web bundle built for " + r.env.Resources.APIURL, nil
@@ -357,6 +415,54 @@ func (r *run) releaseV3(ctx context.Context) (string, error) {
 	return fmt.Sprintf("deployment %s Failed (exit %d), schema unchanged; %s", deref(dep.DeploymentId), res.ExitCode, serving), nil
 }
 
+// configChange changes the API's plain environment in Terraform (api_environment),
+// applies, and rolls the serving version out again: the new tasks get the new value,
+// since a rollout derives its revision from the one Terraform registered.
+func (r *run) configChange(ctx context.Context) (string, error) {
+	const name, value = "KM_REHEARSAL_GREETING", "hello-from-terraform"
+	r.kd.env = append(r.kd.env, fmt.Sprintf(`TF_VAR_api_environment={%q:%q}`, name, value))
+	if err := r.kd.must(ctx, "infra", "apply", "--auto-plan"); err != nil {
+		return "", err
+	}
+	if _, err := r.rollout(ctx, r.rels[1]); err != nil {
+		return "", err
+	}
+	td, err := r.check.servingTaskDefinition(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range td.ContainerDefinitions {
+		for _, kv := range c.Environment {
+			if deref(kv.Name) == name && deref(kv.Value) == value {
+				if err := r.waitOnlyVersionRuns(ctx, "v2"); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("api_environment applied; %s (v2) serves with %s=%s", shortARN(deref(td.TaskDefinitionArn)), name, value), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("the service runs %s without %s=%s: Terraform's change did not reach it", deref(td.TaskDefinitionArn), name, value)
+}
+
+// keep leaves the environment up until ctx ends, telling the user how to reach it.
+func (r *run) keep(ctx context.Context, stepsErr error) {
+	if stepsErr != nil {
+		r.say("\nThe rehearsal did not behave as expected (%v); its environment stays up as it is.", stepsErr)
+	}
+	r.say("\nThe environment stays up until Ctrl-C. From another shell, paste these lines:\n")
+	r.exports(r.opts.Out)
+	r.say(`
+Then, for example:
+  kmdeploy status                      kmdeploy infra plan        kmdeploy infra output
+  kmdeploy rollout --image %s
+  terraform -chdir="$KM_TF_DIR" state list
+  aws ecs list-tasks --cluster %s      aws s3 ls s3://%s
+The database's admin credentials are in Secrets Manager: aws secretsmanager get-secret-value --secret-id %s`,
+		r.rels[0].Image, r.env.Resources.Cluster, r.env.Resources.WebBucket, r.env.Resources.DBAdminSecretARN)
+	<-ctx.Done()
+	r.say("\nStopping the environment.")
+}
+
 // waitOnlyVersionRuns waits until the service's only running tasks are version's: the
 // original task set's tasks stop once CodeDeploy deletes it.
 func (r *run) waitOnlyVersionRuns(ctx context.Context, version string) error {
@@ -422,6 +528,8 @@ func (r *run) status(ctx context.Context) (string, error) {
 func (r *run) teardown() error {
 	start := time.Now()
 	var errs []error
+	r.bgCancel()
+	r.bg.Wait()
 	if r.services != nil {
 		r.services.Close()
 		r.ports = append(r.ports, r.services.Ports()...)
@@ -431,9 +539,6 @@ func (r *run) teardown() error {
 	}
 	if r.emu != nil {
 		errs = append(errs, r.emu.Close())
-	}
-	if r.db != nil {
-		errs = append(errs, r.db.Close())
 	}
 	if r.runner != nil {
 		errs = append(errs, r.runner.Close())
@@ -447,7 +552,7 @@ func (r *run) teardown() error {
 		}
 	}
 	err := errors.Join(errs...)
-	s := Step{Name: "teardown", Duration: time.Since(start), Outcome: fmt.Sprintf("emulation, tasks and Postgres stopped; %d task ports checked closed", len(r.ports))}
+	s := Step{Name: "teardown", Duration: time.Since(start), Outcome: fmt.Sprintf("emulation, tasks and the database's Postgres stopped; %d task ports checked closed", len(r.ports))}
 	if err != nil {
 		s.Failed, s.Outcome = true, err.Error()
 	}

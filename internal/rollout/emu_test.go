@@ -85,6 +85,74 @@ func wantInitial(t testing.TB, env *envfixture.Env) {
 	}
 }
 
+// A change Terraform makes to the task definition (here an environment variable, in a
+// revision registered after the one the service runs) reaches the service with the next
+// rollout: the new revision is Terraform's with only the image replaced.
+func TestRolloutDerivesFromTerraformsRevision(t *testing.T) {
+	env := envfixture.Setup(t, envfixture.Options{})
+	ctx := testContext(t)
+	ecsc := ecs.NewFromConfig(env.AWS)
+	first, err := deployer(t, env, &syncbuf.Buffer{}).Rollout(ctx, rollout.Options{Image: mustPush(t, env, "v1"), Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("first rollout: %v", err)
+	}
+	// What `terraform apply` does when api_environment changes: a new revision of the
+	// family, the service untouched.
+	tfRev, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(env.InitialTaskDefinition)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := rollout.DeriveTaskDefinition(tfRev.TaskDefinition, nil, env.Resources.ContainerName, env.InitialImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.ContainerDefinitions[0].Environment = append(reg.ContainerDefinitions[0].Environment,
+		ecstypes.KeyValuePair{Name: aws.String("FEATURE_FLAG"), Value: aws.String("on")})
+	applied, err := ecsc.RegisterTaskDefinition(ctx, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Resources.TaskDefinition = aws.ToString(applied.TaskDefinition.TaskDefinitionArn)
+
+	image := mustPush(t, env, "v2")
+	out := &syncbuf.Buffer{}
+	res, err := deployer(t, env, out).Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	t.Logf("output:\n%s", out)
+	if err != nil {
+		t.Fatalf("second rollout: %v", err)
+	}
+	got, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(mustServiceTD(t, env))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.TaskDefinition.ContainerDefinitions[0]
+	var flag string
+	for _, kv := range c.Environment {
+		if aws.ToString(kv.Name) == "FEATURE_FLAG" {
+			flag = aws.ToString(kv.Value)
+		}
+	}
+	if aws.ToString(got.TaskDefinition.TaskDefinitionArn) != res.TaskDefinition || aws.ToString(c.Image) != image || flag != "on" {
+		t.Errorf("service runs %s with image %s and FEATURE_FLAG=%q; want %s with %s and FEATURE_FLAG=on",
+			aws.ToString(got.TaskDefinition.TaskDefinitionArn), aws.ToString(c.Image), flag, res.TaskDefinition, image)
+	}
+	// The diff shown is against what served before: the image and Terraform's change.
+	for _, want := range []string{first.TaskDefinition + " (serving now)", "FEATURE_FLAG"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rollout output lacks %q", want)
+		}
+	}
+}
+
+func mustPush(t testing.TB, env *envfixture.Env, tag string) string {
+	t.Helper()
+	image, err := env.PushImage(context.Background(), tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return image
+}
+
 func TestRolloutSucceeds(t *testing.T) {
 	env := envfixture.Setup(t, envfixture.Options{})
 	ctx := testContext(t)

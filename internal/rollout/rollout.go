@@ -96,21 +96,26 @@ type Result struct {
 	DryRun       bool
 }
 
-// Plan is what a rollout would do: the current and new task definitions and the AppSpec.
+// Plan is what a rollout would do: the task definition the service runs now, the
+// Terraform-managed revision the new one is derived from, and the new registration.
 type Plan struct {
 	Current     *ecstypes.TaskDefinition
 	CurrentTags []ecstypes.Tag
-	Register    *ecs.RegisterTaskDefinitionInput
-	Changes     []Change
-	Image       ImageRef
-	Warnings    []string
+	// Base is the revision Terraform registered (Resources.TaskDefinition): the new
+	// revision is a copy of it with only the image replaced, so Terraform's changes to
+	// environment, secrets, size or roles reach the service with the next rollout.
+	Base     *ecstypes.TaskDefinition
+	Register *ecs.RegisterTaskDefinitionInput
+	Changes  []Change
+	Image    ImageRef
+	Warnings []string
 }
 
 // Rollout registers the new task definition revision, creates the deployment and,
 // unless opts.NoWait, waits for its end. A failed deployment returns a
 // *DeploymentFailedError that carries the diagnosis.
 func (d *Deployer) Rollout(ctx context.Context, opts Options) (*Result, error) {
-	if err := d.checkResources(); err != nil {
+	if err := d.checkResources("TaskDefinition"); err != nil {
 		return nil, err
 	}
 	plan, err := d.Plan(ctx, opts)
@@ -120,7 +125,8 @@ func (d *Deployer) Rollout(ctx context.Context, opts Options) (*Result, error) {
 	for _, w := range plan.Warnings {
 		fmt.Fprintln(d.out(), "warning:", w)
 	}
-	fmt.Fprintf(d.out(), "Task definition %s, container %s:\n%s", aws.ToString(plan.Current.TaskDefinitionArn), d.Resources.ContainerName, FormatChanges(plan.Changes))
+	fmt.Fprintf(d.out(), "New revision of %s (Terraform's), container %s; changes against %s (serving now):\n%s",
+		aws.ToString(plan.Base.TaskDefinitionArn), d.Resources.ContainerName, aws.ToString(plan.Current.TaskDefinitionArn), FormatChanges(plan.Changes))
 	if opts.DryRun {
 		spec, err := d.AppSpec(aws.ToString(plan.Register.Family) + ":<new revision>")
 		if err != nil {
@@ -191,16 +197,25 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 			plan.Image = pinned
 		}
 	}
-	current, tags, err := d.currentTaskDefinition(ctx)
+	serving, err := d.ServiceTaskDefinition(ctx)
 	if err != nil {
 		return nil, err
 	}
-	plan.Current, plan.CurrentTags = current, tags
-	plan.Register, err = DeriveTaskDefinition(current, tags, d.Resources.ContainerName, plan.Image.String())
+	if plan.Current, plan.CurrentTags, err = d.describeTaskDefinition(ctx, serving); err != nil {
+		return nil, err
+	}
+	base, baseTags := plan.Current, plan.CurrentTags
+	if d.Resources.TaskDefinition != serving {
+		if base, baseTags, err = d.describeTaskDefinition(ctx, d.Resources.TaskDefinition); err != nil {
+			return nil, err
+		}
+	}
+	plan.Base = base
+	plan.Register, err = DeriveTaskDefinition(base, baseTags, d.Resources.ContainerName, plan.Image.String())
 	if err != nil {
 		return nil, err
 	}
-	plan.Changes, err = DiffTaskDefinition(current, tags, plan.Register)
+	plan.Changes, err = DiffTaskDefinition(plan.Current, plan.CurrentTags, plan.Register)
 	if err != nil {
 		return nil, err
 	}
@@ -270,12 +285,8 @@ func (d *Deployer) deploy(ctx context.Context, taskDefinition, description strin
 	return res, err
 }
 
-// currentTaskDefinition describes the task definition the service runs now, with tags.
-func (d *Deployer) currentTaskDefinition(ctx context.Context) (*ecstypes.TaskDefinition, []ecstypes.Tag, error) {
-	arn, err := d.ServiceTaskDefinition(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
+// describeTaskDefinition describes a task definition revision, with its tags.
+func (d *Deployer) describeTaskDefinition(ctx context.Context, arn string) (*ecstypes.TaskDefinition, []ecstypes.Tag, error) {
 	out, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(arn),
 		Include:        []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
@@ -327,12 +338,13 @@ func (d *Deployer) describeService(ctx context.Context) (*ecstypes.Service, erro
 	return &out.Services[0], nil
 }
 
-// checkResources says which configuration a rollout lacks.
-func (d *Deployer) checkResources() error {
+// checkResources says which configuration a deployment command lacks: what every one
+// needs, plus extra.
+func (d *Deployer) checkResources(extra ...string) error {
 	if d.Resources == nil {
 		return &ConfigError{Err: errors.New("no environment resources configured")}
 	}
-	missing := d.Resources.Missing("Cluster", "Service", "ContainerName", "ContainerPort", "CodeDeployApp", "CodeDeployGroup")
+	missing := d.Resources.Missing(append([]string{"Cluster", "Service", "ContainerName", "ContainerPort", "CodeDeployApp", "CodeDeployGroup"}, extra...)...)
 	if len(missing) > 0 {
 		return &ConfigError{Err: fmt.Errorf("environment resources incomplete: set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
 	}

@@ -88,3 +88,34 @@ func TestGuardRules(t *testing.T) {
 		t.Errorf("allowed %+v", allowed)
 	}
 }
+
+// Drift is what changed outside Terraform and matters to the plan: a refresh-only
+// difference (a computed attribute, a rule kept in its own resource) is not drift.
+func TestSummaryDriftIsOnlyRelevantDrift(t *testing.T) {
+	var p tfjson.Plan
+	if err := json.Unmarshal([]byte(`{
+	  "format_version": "1.2",
+	  "resource_drift": [
+	    {"address": "aws_db_instance.main", "type": "aws_db_instance", "name": "main",
+	     "change": {"actions": ["update"], "before": {"latest_restorable_time": "a"}, "after": {"latest_restorable_time": "b"}}},
+	    {"address": "aws_lb_target_group.api", "type": "aws_lb_target_group", "name": "api",
+	     "change": {"actions": ["update"], "before": {"health_check_path": "/status/"}, "after": {"health_check_path": "/"}}}
+	  ],
+	  "resource_changes": [
+	    {"address": "aws_lb_target_group.api", "type": "aws_lb_target_group", "name": "api",
+	     "change": {"actions": ["update"], "before": {"health_check_path": "/"}, "after": {"health_check_path": "/status/"}}}
+	  ],
+	  "relevant_attributes": [{"resource": "aws_lb_target_group.api", "attribute": ["health_check_path"]}]
+	}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(&p)
+	if len(s.Drift) != 1 || s.Drift[0].Address != "aws_lb_target_group.api" {
+		t.Errorf("drift = %+v, want only aws_lb_target_group.api", s.Drift)
+	}
+
+	p.ResourceChanges, p.RelevantAttributes = nil, nil
+	if s := Summarize(&p); len(s.Drift) != 0 || !s.Empty() {
+		t.Errorf("refresh-only differences reported as drift: %+v", s.Drift)
+	}
+}

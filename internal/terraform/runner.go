@@ -28,6 +28,9 @@ import (
 type Redactor interface {
 	String(string) string
 	Writer(io.Writer) io.WriteCloser
+	// Add hides more values from now on: the runner adds the old values of secret
+	// variables that the state still holds.
+	Add(values ...string)
 }
 
 // Options configure a Runner.
@@ -49,6 +52,12 @@ type Options struct {
 	Vars map[string]string
 	// Redact hides secret values in Terraform's streamed output and errors.
 	Redact Redactor
+	// AWSEndpoint is AWS_ENDPOINT_URL when set: the AWS providers are then configured
+	// for an endpoint other than AWS's (EndpointOverrideFileName).
+	AWSEndpoint string
+	// IsSecretVar says which input variables hold secrets; Terraform is told to treat
+	// them as sensitive (SensitiveOverrideFileName), so it hides their old values too.
+	IsSecretVar func(name string) bool
 	// LockTimeout is how long to wait for a state lock held by someone else.
 	LockTimeout time.Duration
 	// Progress receives Terraform's own output and kmdeploy's progress lines;
@@ -214,11 +223,18 @@ func (r *Runner) Prepare(ctx context.Context, create bool) error {
 	if err := writeIfChanged(r.backendFile(), r.opts.Backend.configFile()); err != nil {
 		return err
 	}
+	mod, err := r.writeModuleOverrides()
+	if err != nil {
+		return err
+	}
 	r.logf("terraform init (workspace %s, backend %s)", r.opts.Workspace, r.opts.Backend.Identity())
 	if err := r.streamed(func() error { return r.tf.Init(ctx, initOptions(r.backendFile())...) }); err != nil {
 		return r.wrap("terraform init", err)
 	}
 	if err := r.selectWorkspace(ctx, create); err != nil {
+		return err
+	}
+	if err := r.hidePriorSecrets(ctx, mod); err != nil {
 		return err
 	}
 	r.prepared = true

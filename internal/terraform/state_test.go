@@ -17,14 +17,14 @@ func TestForgetThenAdoptKeepsTheResourceOutOfAndBackIntoState(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, err := r.StateAddresses(c)
-	if err != nil || !slices.Equal(before, []string{"terraform_data.app", "terraform_data.db"}) {
+	if err != nil || !slices.Equal(before, []string{"terraform_data.app", "terraform_data.db", "terraform_data.token"}) {
 		t.Fatalf("state before: %v, %v", before, err)
 	}
 	if err := r.Forget(c, "terraform_data.db"); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := r.StateAddresses(c)
-	if !slices.Equal(after, []string{"terraform_data.app"}) {
+	if !slices.Equal(after, []string{"terraform_data.app", "terraform_data.token"}) {
 		t.Fatalf("state after forget: %v", after)
 	}
 	if err := r.Forget(c, "terraform_data.db"); err == nil || !strings.Contains(err.Error(), "not in workspace staging's state") {

@@ -66,8 +66,12 @@ type OutputChange struct {
 
 // Summary is the reviewable gist of a plan.
 type Summary struct {
-	Changes []Change       // resources the plan changes (no-ops left out)
-	Drift   []Change       // resources changed outside Terraform since the last apply
+	Changes []Change // resources the plan changes (no-ops left out)
+	// Drift are resources changed outside Terraform since the last apply in a way
+	// that matters: Terraform's relevant_attributes name them as contributing to the
+	// plan. Refresh-only differences (computed attributes, rules kept in separate
+	// resources, ignored attributes) are left out, as Terraform's own output does.
+	Drift   []Change
 	Outputs []OutputChange // outputs the plan changes
 }
 
@@ -85,7 +89,14 @@ func Summarize(p *tfjson.Plan) *Summary {
 			s.Changes = append(s.Changes, c)
 		}
 	}
+	relevant := map[string]bool{}
+	for _, ra := range p.RelevantAttributes {
+		relevant[ra.Resource] = true
+	}
 	for _, rc := range p.ResourceDrift {
+		if !relevant[rc.Address] {
+			continue
+		}
 		if c, ok := changeOf(rc, secrets); ok {
 			s.Drift = append(s.Drift, c)
 		}

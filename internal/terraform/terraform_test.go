@@ -48,7 +48,7 @@ func TestPlanSummaryAndApplySavedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if add, change, replace, destroy := res.Summary.Counts(); add != 2 || change+replace+destroy != 0 {
+	if add, change, replace, destroy := res.Summary.Counts(); add != 3 || change+replace+destroy != 0 {
 		t.Errorf("counts: %d %d %d %d", add, change, replace, destroy)
 	}
 	if _, err := os.Stat(res.Path); err != nil || !strings.HasPrefix(res.Path, terraform.WorkspaceDir(f.dir, "staging")) {
@@ -57,7 +57,7 @@ func TestPlanSummaryAndApplySavedPlan(t *testing.T) {
 	var b strings.Builder
 	res.Summary.Write(&b)
 	text := b.String()
-	for _, want := range []string{"Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy.", "+   terraform_data.app (create)",
+	for _, want := range []string{"Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy.", "+   terraform_data.app (create)",
 		"+   terraform_data.db (create)", "output.db_password = (sensitive)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks %q:\n%s", want, text)

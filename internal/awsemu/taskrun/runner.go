@@ -60,6 +60,8 @@ func New(opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("taskrun: %w", err)
 		}
 		r.opts.WorkDir, r.ownsDir = dir, true
+	} else if err := os.MkdirAll(r.opts.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("taskrun: %w", err)
 	}
 	r.images = newImageCache(r.opts.WorkDir)
 	return r, nil

@@ -15,10 +15,15 @@ import (
 // Target is one function built for one architecture.
 type Target struct {
 	Function string // directory under lambdas/
-	Arch     string // GOARCH: arm64 or amd64
+	Arch     string // Lambda's name of the architecture: arm64 or x86_64
 }
 
-// ZipName is the file the target is packaged into.
+// goArch maps Lambda's architecture names (what infra/'s lambda_architecture takes, and
+// so what the zip names say) to GOARCH.
+var goArch = map[string]string{"arm64": "arm64", "x86_64": "amd64"}
+
+// ZipName is the file the target is packaged into: infra/lambdas.tf reads
+// <function>-<lambda_architecture>.zip.
 func (t Target) ZipName() string { return t.Function + "-" + t.Arch + ".zip" }
 
 // Package is the Go package of the target, relative to the module root.
@@ -41,7 +46,7 @@ func buildCommand(ctx context.Context, goBin, moduleRoot string, t Target, out s
 		t.Package(),
 	)
 	cmd.Dir = moduleRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+t.Arch, "CGO_ENABLED=0", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goArch[t.Arch], "CGO_ENABLED=0", "GOFLAGS=")
 	return cmd
 }
 

@@ -28,11 +28,11 @@ func TestBuildCommand(t *testing.T) {
 }
 
 func TestParseTargets(t *testing.T) {
-	ts, err := parseTargets("migrate, jobs", "arm64,amd64")
-	if err != nil || len(ts) != 4 || ts[3] != (Target{"jobs", "amd64"}) {
+	ts, err := parseTargets("migrate, jobs", "arm64,x86_64")
+	if err != nil || len(ts) != 4 || ts[3] != (Target{"jobs", "x86_64"}) {
 		t.Errorf("targets = %v, %v", ts, err)
 	}
-	for _, bad := range [][2]string{{"migrate", "386"}, {"../x", "arm64"}, {"", "amd64"}} {
+	for _, bad := range [][2]string{{"migrate", "386"}, {"migrate", "amd64"}, {"../x", "arm64"}, {"", "x86_64"}} {
 		if _, err := parseTargets(bad[0], bad[1]); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -46,7 +46,7 @@ func TestZipIsReproducibleAndRunnable(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	target := Target{Function: "jobs", Arch: "amd64"}
+	target := Target{Function: "jobs", Arch: "x86_64"}
 	var zips [][]byte
 	for i := 0; i < 2; i++ {
 		dir := t.TempDir()
@@ -58,7 +58,7 @@ func TestZipIsReproducibleAndRunnable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if int64(len(b)) != size || filepath.Base(path) != "jobs-amd64.zip" {
+		if int64(len(b)) != size || filepath.Base(path) != "jobs-x86_64.zip" {
 			t.Errorf("path %s size %d, read %d", path, size, len(b))
 		}
 		zips = append(zips, b)
@@ -66,7 +66,7 @@ func TestZipIsReproducibleAndRunnable(t *testing.T) {
 	if !bytes.Equal(zips[0], zips[1]) {
 		t.Fatal("two builds of the same sources gave different zips")
 	}
-	t.Logf("jobs-amd64.zip: %d bytes", len(zips[0]))
+	t.Logf("jobs-x86_64.zip: %d bytes", len(zips[0]))
 
 	zr, err := zip.NewReader(bytes.NewReader(zips[0]), int64(len(zips[0])))
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 func main() {
 	out := flag.String("out", "dist/lambdas", "directory the zips are written to")
 	functions := flag.String("functions", "migrate,jobs", "comma-separated functions (directories under lambdas/)")
-	archs := flag.String("arch", "arm64,amd64", "comma-separated GOARCH values")
+	archs := flag.String("arch", "arm64,x86_64", "comma-separated Lambda architectures (arm64, x86_64)")
 	root := flag.String("root", ".", "module root")
 	timeout := flag.Duration("timeout", 20*time.Minute, "give up after this long")
 	flag.Parse()
@@ -51,12 +51,11 @@ func parseTargets(functions, archs string) ([]Target, error) {
 			return nil, fmt.Errorf("function %q: give a directory name under lambdas/, e.g. migrate", f)
 		}
 		for _, a := range strings.Split(archs, ",") {
-			switch a = strings.TrimSpace(a); a {
-			case "arm64", "amd64":
-				ts = append(ts, Target{Function: f, Arch: a})
-			default:
-				return nil, fmt.Errorf("architecture %q: Lambda supports arm64 and amd64", a)
+			a = strings.TrimSpace(a)
+			if _, ok := goArch[a]; !ok {
+				return nil, fmt.Errorf("architecture %q: Lambda supports arm64 and x86_64", a)
 			}
+			ts = append(ts, Target{Function: f, Arch: a})
 		}
 	}
 	return ts, nil

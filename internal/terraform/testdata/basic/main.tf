@@ -18,8 +18,18 @@ variable "db_password" {
   default   = "initial-password"
 }
 
+# Secret by its name only (not marked sensitive here): kmdeploy must hide its values.
+variable "api_token" {
+  type    = string
+  default = "default-token-value"
+}
+
 resource "terraform_data" "app" {
   input = var.label
+}
+
+resource "terraform_data" "token" {
+  input = var.api_token
 }
 
 resource "terraform_data" "db" {
