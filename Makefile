@@ -41,7 +41,7 @@ ci-test:
 	cd ci && $(GO) vet ./pipeline/... ./modcheck/... && $(GO) test -count=1 ./pipeline/... ./modcheck/...
 
 rehearse: check-moto web-deps
-	$(GO) run ./cmd/rehearse
+	$(GO) run ./testrig/cmd/rehearse
 
 web-deps:
 	cd examples/web && npm ci --no-audit --no-fund

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestECRLoginPrintsOnlyThePasswordOrTheRegistry(t *testing.T) {

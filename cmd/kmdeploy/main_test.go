@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 // TestMain shares one AWS emulation across the command tests (see emuEnv).

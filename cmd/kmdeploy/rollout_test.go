@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knowmetools/km-release/internal/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
 )
 
 func rolloutEnv(t *testing.T, opts envfixture.Options) (*envfixture.Env, map[string]string) {
 	t.Helper()
-	fx := envfixture.Setup(t, opts)
+	fx := envtest.Setup(t, opts)
 	return fx, emuEnv(t, fx.Resources.Env())
 }
 

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
-	"github.com/knowmetools/km-release/internal/pglocal"
-	"github.com/knowmetools/km-release/internal/pglocal/pgtest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/pglocal"
+	"github.com/knowmetools/km-release/testrig/pglocal/pgtest"
 )
 
 func TestDBBackupAndRestoreCommandsUseTheSecretStoreAndNeverPrintIt(t *testing.T) {

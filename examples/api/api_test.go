@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/knowmetools/km-release/internal/freeport"
-	"github.com/knowmetools/km-release/internal/pglocal"
+	"github.com/knowmetools/km-release/testrig/freeport"
+	"github.com/knowmetools/km-release/testrig/pglocal"
 )
 
 // The sample is tested as a built binary against a real Postgres, the way the emulation

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/knowmetools/km-release/internal/dbbackup"
-	"github.com/knowmetools/km-release/internal/pglocal"
-	"github.com/knowmetools/km-release/internal/pglocal/pgtest"
+	"github.com/knowmetools/km-release/testrig/pglocal"
+	"github.com/knowmetools/km-release/testrig/pglocal/pgtest"
 )
 
 func startServer(t *testing.T) *pglocal.Server {

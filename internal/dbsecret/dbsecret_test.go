@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/dbsecret"
 )
 

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/ecstask"
-	"github.com/knowmetools/km-release/internal/ecstask/ecstasktest"
+	"github.com/knowmetools/km-release/testrig/ecstasktest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

@@ -4,7 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knowmetools/km-release/internal/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
 	"github.com/knowmetools/km-release/internal/rollout"
 )
 
@@ -12,7 +13,7 @@ import (
 // (its completeTime) the waiter, with the default poll settings, returns. The SDK's
 // own waiter would take up to 15 s; the goal is about 2 s at most.
 func BenchmarkEndDetection(b *testing.B) {
-	env := envfixture.Setup(b, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(b, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(b)
 	images := make([]string, 0, 2)
 	for _, tag := range []string{"a", "b"} {

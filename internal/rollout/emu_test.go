@@ -15,13 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/knowmetools/km-release/internal/envfixture"
-	"github.com/knowmetools/km-release/internal/freeport"
+	"github.com/knowmetools/km-release/testrig/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
+	"github.com/knowmetools/km-release/testrig/freeport"
 	"github.com/knowmetools/km-release/internal/rollout"
-	"github.com/knowmetools/km-release/internal/syncbuf"
+	"github.com/knowmetools/km-release/testrig/syncbuf"
 )
 
-func TestMain(m *testing.M) { envfixture.Main(m) }
+func TestMain(m *testing.M) { envtest.Main(m) }
 
 // The tests share one emulation and its "next task" faults, so they do not run in
 // parallel.
@@ -89,7 +90,7 @@ func wantInitial(t testing.TB, env *envfixture.Env) {
 // revision registered after the one the service runs) reaches the service with the next
 // rollout: the new revision is Terraform's with only the image replaced.
 func TestRolloutDerivesFromTerraformsRevision(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	ecsc := ecs.NewFromConfig(env.AWS)
 	first, err := deployer(t, env, &syncbuf.Buffer{}).Rollout(ctx, rollout.Options{Image: mustPush(t, env, "v1"), Timeout: time.Minute})
@@ -154,7 +155,7 @@ func mustPush(t testing.TB, env *envfixture.Env, tag string) string {
 }
 
 func TestRolloutSucceeds(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, err := env.PushImage(ctx, "v2")
 	if err != nil {
@@ -192,7 +193,7 @@ func TestRolloutSucceeds(t *testing.T) {
 }
 
 func TestRolloutResolvesTagWhenAllowed(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	pinned, err := env.PushImage(ctx, "v3")
 	if err != nil {
@@ -213,7 +214,7 @@ func TestRolloutResolvesTagWhenAllowed(t *testing.T) {
 }
 
 func TestRolloutFailingMigrationRollsBack(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, err := env.PushImage(ctx, "bad-migration")
 	if err != nil {
@@ -261,7 +262,7 @@ func hasExit(g *rollout.Diagnosis, code int32) bool {
 }
 
 func TestRolloutReplacementFailsToStart(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, err := env.PushImage(ctx, "unpullable")
 	if err != nil {
@@ -289,7 +290,7 @@ func slowMigration(env *envfixture.Env, d time.Duration) {
 }
 
 func TestConcurrentRolloutRefusedThenQueued(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	first, _ := env.PushImage(ctx, "first")
 	second, _ := env.PushImage(ctx, "second")
@@ -317,7 +318,7 @@ func TestConcurrentRolloutRefusedThenQueued(t *testing.T) {
 }
 
 func TestDetachAndReattach(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "reattach")
 	d := deployer(t, env, &syncbuf.Buffer{})
@@ -355,7 +356,7 @@ func TestDetachAndReattach(t *testing.T) {
 }
 
 func TestRollbackInProgress(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "to-stop")
 	d := deployer(t, env, &syncbuf.Buffer{})
@@ -379,7 +380,7 @@ func TestRollbackInProgress(t *testing.T) {
 }
 
 func TestRollbackAfterSuccess(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "v2")
 	d := deployer(t, env, &syncbuf.Buffer{})
@@ -397,7 +398,7 @@ func TestRollbackAfterSuccess(t *testing.T) {
 }
 
 func TestRunTaskExitCodes(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	out := &syncbuf.Buffer{}
 	d := deployer(t, env, out)
@@ -430,7 +431,7 @@ func TestRunTaskExitCodes(t *testing.T) {
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "dry")
 	before, err := env.TaskDefinitionCount(ctx)
@@ -459,7 +460,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func TestThrottlingIsRetried(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "throttled")
 	f := env.Emu.Faults()
@@ -483,7 +484,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "status")
 	d := deployer(t, env, &syncbuf.Buffer{})
@@ -512,7 +513,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, _ := env.PushImage(ctx, "slow")
 	d := deployer(t, env, &syncbuf.Buffer{})
@@ -529,7 +530,7 @@ func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
 }
 
 func TestWaitUnknownDeployment(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	_, err := deployer(t, env, &syncbuf.Buffer{}).Wait(testContext(t), "d-NOSUCH123", time.Minute)
 	var cerr *rollout.ConfigError
 	if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "does not exist") {
@@ -538,7 +539,7 @@ func TestWaitUnknownDeployment(t *testing.T) {
 }
 
 func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	missing := env.Emu.RegistryHost() + "/" + env.Repository + "@sha256:" + strings.Repeat("0", 64)
 	before, _ := env.TaskDefinitionCount(ctx)
@@ -555,7 +556,7 @@ func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
 // With --allow-tag and a registry that cannot be reached, the tag goes out unpinned and
 // the plan says so, instead of failing the rollout on an advisory lookup.
 func TestAllowTagWithUnreachableRegistryWarns(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{NoMigrateHook: true})
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
 	ctx := testContext(t)
 	port, err := freeport.Get() // nothing listens there
 	if err != nil {
@@ -575,7 +576,7 @@ func TestAllowTagWithUnreachableRegistryWarns(t *testing.T) {
 // The wait for CodeDeploy's rollback deployment has no hidden cap: it is bounded by the
 // rollout's timeout and says how to follow the rollback when it gives up.
 func TestRollbackWaitIsBoundedByTheTimeout(t *testing.T) {
-	env := envfixture.Setup(t, envfixture.Options{})
+	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
 	image, err := env.PushImage(ctx, "slow-rollback")
 	if err != nil {

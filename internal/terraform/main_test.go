@@ -3,7 +3,7 @@ package terraform_test
 import (
 	"testing"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

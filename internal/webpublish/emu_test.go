@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/knowmetools/km-release/internal/awsemu"
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

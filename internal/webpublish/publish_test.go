@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/knowmetools/km-release/internal/syncbuf"
+	"github.com/knowmetools/km-release/testrig/syncbuf"
 )
 
 // craBundle is shaped like create-react-app's build/ output.

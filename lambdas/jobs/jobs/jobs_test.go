@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/ecstask"
-	"github.com/knowmetools/km-release/internal/ecstask/ecstasktest"
+	"github.com/knowmetools/km-release/testrig/ecstasktest"
 	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
 	"github.com/knowmetools/km-release/lambdas/jobs/jobs"
 )

@@ -22,10 +22,10 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/knowmetools/km-release/internal/appspec"
-	"github.com/knowmetools/km-release/internal/awsemu"
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
-	"github.com/knowmetools/km-release/internal/ecstask/ecstasktest"
-	"github.com/knowmetools/km-release/internal/syncbuf"
+	"github.com/knowmetools/km-release/testrig/awsemu"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/ecstasktest"
+	"github.com/knowmetools/km-release/testrig/syncbuf"
 	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
 	"github.com/knowmetools/km-release/lambdas/migrate/hook"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/knowmetools/km-release/internal/appspec"
-	"github.com/knowmetools/km-release/internal/ecstask/ecstasktest"
+	"github.com/knowmetools/km-release/testrig/ecstasktest"
 	"github.com/knowmetools/km-release/lambdas/migrate/hook"
 )
 

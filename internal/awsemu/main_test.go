@@ -1,9 +1,0 @@
-package awsemu_test
-
-import (
-	"testing"
-
-	"github.com/knowmetools/km-release/internal/awsemu/emutest"
-)
-
-func TestMain(m *testing.M) { emutest.Main(m) }
