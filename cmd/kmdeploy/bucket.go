@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knowmetools/km-release/internal/bucketcopy"
+	"github.com/knowmetools/km-release/internal/config"
 )
 
 func init() { register(newBucketCmd) }
@@ -20,7 +21,16 @@ func newBucketCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			env, err := loadDeployEnv(ctx)
+			var flags flagProblems
+			for _, f := range []struct{ flag, bucket string }{{"--from", opts.From}, {"--to", opts.To}} {
+				if f.bucket == "" {
+					flags.add(f.flag, "not given; pass a bucket name")
+				}
+			}
+			if opts.Workers < 1 {
+				flags.add("--workers", "cannot use %d; expected at least 1 parallel copy", opts.Workers)
+			}
+			env, err := loadDeployEnv(ctx, config.Requirement{Flags: flags})
 			if err != nil {
 				return err
 			}
@@ -52,8 +62,6 @@ func newBucketCmd() *cobra.Command {
 	copyCmd.Flags().StringVar(&opts.To, "to", "", "destination bucket (must exist)")
 	copyCmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be copied; copy nothing")
 	copyCmd.Flags().IntVar(&opts.Workers, "workers", 16, "parallel copies")
-	copyCmd.MarkFlagRequired("from")
-	copyCmd.MarkFlagRequired("to")
 	bucket.AddCommand(copyCmd)
 	return bucket
 }

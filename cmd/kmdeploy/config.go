@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -14,21 +13,9 @@ import (
 
 func init() { register(newConfigCmd) }
 
-// loadConfig reads the configuration from the process environment; configuration
-// problems become exit code 2. Every command starts with it.
+// loadConfig reads the configuration from the process environment.
 func loadConfig(ctx context.Context) (*config.Config, error) {
-	cfg, err := config.Load(ctx, config.OSEnv())
-	return cfg, asConfigError(err)
-}
-
-// asConfigError gives *config.Error (from Load, TerraformOptions or ResourcesFor)
-// exit code 2 and leaves other errors alone.
-func asConfigError(err error) error {
-	var cerr *config.Error
-	if errors.As(err, &cerr) {
-		return &ExitError{Code: 2, Err: err}
-	}
-	return err
+	return config.Load(ctx, config.OSEnv())
 }
 
 func newConfigCmd() *cobra.Command {

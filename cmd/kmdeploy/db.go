@@ -3,19 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/spf13/cobra"
 
+	"github.com/knowmetools/km-release/internal/config"
 	"github.com/knowmetools/km-release/internal/dbbackup"
 	"github.com/knowmetools/km-release/internal/dbsecret"
 )
@@ -34,18 +31,19 @@ func newDBCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			env, err := loadDeployEnv(ctx, "DBAdminSecretARN", "DBName")
+			tunnel, flags := parseVia(via)
+			env, err := loadDeployEnv(ctx, config.Requirement{Resources: dbbackup.BackupNeeds, Flags: flags})
 			if err != nil {
 				return err
 			}
-			conn, err := adminConn(ctx, env, via)
+			conn, err := adminConn(ctx, env, tunnel)
 			if err != nil {
 				return err
 			}
 			if to == "" {
 				to = fmt.Sprintf("%s-%s.dump", env.cfg.Env, time.Now().UTC().Format("20060102T150405Z"))
 			}
-			local, upload := to, strings.HasPrefix(to, "s3://")
+			local, upload := to, dbbackup.IsS3URL(to)
 			if upload {
 				dir, err := os.MkdirTemp("", "kmdeploy-db-")
 				if err != nil {
@@ -61,7 +59,7 @@ func newDBCmd() *cobra.Command {
 				return err
 			}
 			if upload {
-				if err := uploadDump(ctx, env.s3Client(), local, to); err != nil {
+				if err := dbbackup.Upload(ctx, env.s3Client(), local, to); err != nil {
 					return err
 				}
 			}
@@ -79,14 +77,15 @@ func newDBCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tunnel, flags := parseVia(via)
 			if from == "" {
-				return &ExitError{Code: 2, Err: fmt.Errorf("--from is required: the dump file or s3:// object written by `kmdeploy db backup`")}
+				flags.add("--from", "not given; pass the dump file or s3:// object written by `kmdeploy db backup`")
 			}
-			env, err := loadDeployEnv(ctx, "DBAdminSecretARN", "DBAppSecretARN", "DBName")
+			env, err := loadDeployEnv(ctx, config.Requirement{Resources: dbbackup.RestoreNeeds, Flags: flags})
 			if err != nil {
 				return err
 			}
-			conn, err := adminConn(ctx, env, via)
+			conn, err := adminConn(ctx, env, tunnel)
 			if err != nil {
 				return err
 			}
@@ -98,14 +97,14 @@ func newDBCmd() *cobra.Command {
 				return err
 			}
 			local := from
-			if strings.HasPrefix(from, "s3://") {
+			if dbbackup.IsS3URL(from) {
 				dir, err := os.MkdirTemp("", "kmdeploy-db-")
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(dir)
 				local = filepath.Join(dir, filepath.Base(from))
-				if err := downloadDump(ctx, env.s3Client(), from, local); err != nil {
+				if err := dbbackup.Download(ctx, env.s3Client(), from, local); err != nil {
 					return err
 				}
 			}
@@ -132,81 +131,45 @@ func newDBCmd() *cobra.Command {
 	return db
 }
 
+// tunnel is where --via says the database is reached, if set.
+type tunnel struct {
+	host string
+	port int
+}
+
+// parseVia checks --via (HOST:PORT of a tunnel to the database).
+func parseVia(via string) (*tunnel, flagProblems) {
+	var flags flagProblems
+	if via == "" {
+		return nil, flags
+	}
+	host, port, err := net.SplitHostPort(via)
+	if err != nil {
+		flags.add("--via", "cannot use %q; expected HOST:PORT of a tunnel to the database, e.g. 127.0.0.1:15432", via)
+		return nil, flags
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		flags.add("--via", "cannot use %q: the port is not a number from 1 to 65535", via)
+		return nil, flags
+	}
+	return &tunnel{host: host, port: p}, flags
+}
+
 // adminConn is the admin role's connection from the secret store, optionally through a tunnel.
-func adminConn(ctx context.Context, env *deployEnv, via string) (dbbackup.Conn, error) {
+func adminConn(ctx context.Context, env *deployEnv, via *tunnel) (dbbackup.Conn, error) {
 	creds, err := dbsecret.Read(ctx, secretsmanager.NewFromConfig(env.aws), env.res.DBAdminSecretARN)
 	if err != nil {
 		return dbbackup.Conn{}, err
 	}
 	conn := dbbackup.Conn{Host: creds.Host, Port: creds.Port, DBName: env.res.DBName, User: creds.Username, Password: creds.Password}
-	if via != "" {
-		host, port, err := net.SplitHostPort(via)
-		if err != nil {
-			return conn, &ExitError{Code: 2, Err: fmt.Errorf("--via %q: expected HOST:PORT of a tunnel to the database, e.g. 127.0.0.1:15432", via)}
-		}
-		conn.Host = host
-		if conn.Port, err = strconv.Atoi(port); err != nil {
-			return conn, &ExitError{Code: 2, Err: fmt.Errorf("--via %q: the port is not a number", via)}
-		}
+	if via != nil {
+		conn.Host, conn.Port = via.host, via.port
 	}
 	if conn.Host == "" {
 		return conn, fmt.Errorf("the admin secret %s has no host: pass --via HOST:PORT", env.res.DBAdminSecretARN)
 	}
 	return conn, nil
-}
-
-func splitS3URL(u string) (bucket, key string, err error) {
-	rest, ok := strings.CutPrefix(u, "s3://")
-	bucket, key, found := strings.Cut(rest, "/")
-	if !ok || !found || bucket == "" || key == "" {
-		return "", "", fmt.Errorf("%q is not s3://BUCKET/KEY", u)
-	}
-	return bucket, key, nil
-}
-
-// uploadDump puts the dump and its checksum file side by side, as restore expects them.
-func uploadDump(ctx context.Context, client *s3.Client, local, dest string) error {
-	bucket, key, err := splitS3URL(dest)
-	if err != nil {
-		return err
-	}
-	for _, suffix := range []string{"", ".sha256"} {
-		f, err := os.Open(local + suffix)
-		if err != nil {
-			return err
-		}
-		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + suffix), Body: f, ServerSideEncryption: "AES256"})
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("uploading to s3://%s/%s: %w", bucket, key+suffix, err)
-		}
-	}
-	return nil
-}
-
-func downloadDump(ctx context.Context, client *s3.Client, src, local string) error {
-	bucket, key, err := splitS3URL(src)
-	if err != nil {
-		return err
-	}
-	for _, suffix := range []string{"", ".sha256"} {
-		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + suffix)})
-		if err != nil {
-			return fmt.Errorf("downloading s3://%s/%s: %w", bucket, key+suffix, err)
-		}
-		f, err := os.Create(local + suffix)
-		if err == nil {
-			_, err = io.Copy(f, obj.Body)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		obj.Body.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func humanBytes(n int64) string {

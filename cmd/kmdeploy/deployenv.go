@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,20 +18,22 @@ type deployEnv struct {
 	res *config.Resources
 }
 
-// loadDeployEnv resolves only the named Resources fields, so a command never needs
-// Terraform for names it does not use. Configuration problems exit with code 2.
-func loadDeployEnv(ctx context.Context, fields ...string) (*deployEnv, error) {
-	cfg, err := loadConfig(ctx)
+// loadDeployEnv checks, in one round and before anything is done, the command's flag
+// problems, the configuration and what the resource names need; then it resolves only
+// the names the operation declares, so a command never needs Terraform for names it
+// does not use.
+func loadDeployEnv(ctx context.Context, req config.Requirement) (*deployEnv, error) {
+	cfg, err := config.LoadFor(ctx, config.OSEnv(), req)
 	if err != nil {
 		return nil, err
 	}
-	res, err := cfg.ResourcesFor(ctx, fields...)
+	res, err := cfg.ResourcesFor(ctx, req.Resources)
 	if err != nil {
-		return nil, asConfigError(err)
+		return nil, err
 	}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
-		return nil, asConfigError(err)
+		return nil, err
 	}
 	return &deployEnv{cfg: cfg, aws: awsCfg, res: res}, nil
 }
@@ -45,5 +48,33 @@ func (de *deployEnv) s3PathStyle() bool {
 
 // s3Client is an S3 client for the environment.
 func (de *deployEnv) s3Client() *s3.Client {
-	return s3.NewFromConfig(de.aws, func(o *s3.Options) { o.UsePathStyle = de.s3PathStyle() })
+	return s3.NewFromConfig(de.aws, func(o *s3.Options) {
+		o.UsePathStyle = de.s3PathStyle()
+		// Objects without a checksum (most) are normal: no log line for each.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// flagProblems collects the problems of a command's flags, for loadDeployEnv.
+type flagProblems []config.FieldError
+
+func (p *flagProblems) add(flag, format string, args ...any) {
+	*p = append(*p, config.Problemf(flag, format, args...))
+}
+
+// positiveDuration checks a --timeout-like flag: 0 means "the configured default",
+// anything below is refused like a negative KM_*_TIMEOUT.
+func (p *flagProblems) positiveDuration(flag string, d time.Duration) {
+	if d < 0 {
+		p.add(flag, "cannot use %s; expected a positive duration such as 30m (or leave it out for the configured default)", d)
+	}
+}
+
+// err turns the problems into the configuration error they are (for commands that
+// load no environment).
+func (p flagProblems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &config.Error{Problems: p}
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/spf13/cobra"
 
-	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/internal/imageref"
 )
 
 func init() { register(newECRLoginCmd) }
@@ -24,7 +25,7 @@ func newECRLoginCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			env, err := loadDeployEnv(ctx)
+			env, err := loadDeployEnv(ctx, config.Requirement{})
 			if err != nil {
 				return err
 			}
@@ -36,7 +37,7 @@ func newECRLoginCmd() *cobra.Command {
 				return errors.New("ECR returned no authorization data")
 			}
 			data := out.AuthorizationData[0]
-			_, password, err := rollout.DecodeECRToken(aws.ToString(data.AuthorizationToken))
+			_, password, err := imageref.DecodeECRToken(aws.ToString(data.AuthorizationToken))
 			if err != nil {
 				return err
 			}

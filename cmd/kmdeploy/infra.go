@@ -11,12 +11,6 @@ import (
 	"github.com/knowmetools/km-release/internal/terraform"
 )
 
-// Exit codes of the infra commands besides 0, 1 and 2 (configuration).
-const (
-	exitDrift = 3 // infra drift: live infrastructure differs
-	exitGuard = 4 // infra apply: refused by the destroy/replace guard
-)
-
 func init() { register(newInfraCmd) }
 
 func newInfraCmd() *cobra.Command {
@@ -37,26 +31,43 @@ type infraRun struct {
 	cancel context.CancelFunc
 }
 
-func newInfraRun(cmd *cobra.Command) (*infraRun, error) {
-	cfg, err := loadConfig(cmd.Context())
+// newInfraRun checks the flags' problems, the configuration and the state backend in
+// one round, then prepares the runner.
+func newInfraRun(cmd *cobra.Command, flags flagProblems) (*infraRun, error) {
+	cfg, err := config.LoadFor(cmd.Context(), config.OSEnv(), config.Requirement{Terraform: true, Flags: flags})
 	if err != nil {
 		return nil, err
 	}
 	opts, err := cfg.TerraformOptions()
 	if err != nil {
-		return nil, asConfigError(err)
+		return nil, err
 	}
 	opts.Progress = cmd.ErrOrStderr()
+	opts.Verbose = verbose
 	r, err := terraform.New(opts)
 	if err != nil {
-		var nf *terraform.NotFoundError
-		if errors.As(err, &nf) {
-			return nil, &ExitError{Code: 2, Err: err}
-		}
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), cfg.Timeouts.Terraform)
 	return &infraRun{cfg: cfg, runner: r, ctx: ctx, cancel: cancel}, nil
+}
+
+// infraRunE is the RunE of an infra command: flags checks its command line (nil when
+// there is nothing to check), do runs with the prepared runner; the runner is closed
+// afterwards and do's error completed by result.
+func infraRunE(flags func(args []string) flagProblems, do func(cmd *cobra.Command, ir *infraRun, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		var problems flagProblems
+		if flags != nil {
+			problems = flags(args)
+		}
+		ir, err := newInfraRun(cmd, problems)
+		if err != nil {
+			return err
+		}
+		defer ir.close()
+		return ir.result(do(cmd, ir, args))
+	}
 }
 
 func (ir *infraRun) close() {
@@ -64,24 +75,13 @@ func (ir *infraRun) close() {
 	ir.runner.Close()
 }
 
-// result maps runner errors to exit codes and redacts them.
+// result says how long Terraform may take when it took too long; the runner has
+// already redacted Terraform's errors, and exitCode maps guard and drift.
 func (ir *infraRun) result(err error) error {
-	if err == nil {
-		return nil
-	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("%w (KM_TF_TIMEOUT=%s; raise it if Terraform needs longer)", err, ir.cfg.Timeouts.Terraform)
+		return fmt.Errorf("%w (KM_TF_TIMEOUT=%s; raise it if Terraform needs longer)", err, ir.cfg.Timeouts.Terraform)
 	}
-	err = ir.cfg.Redactor().Error(err)
-	var guard *terraform.GuardError
-	var drift *terraform.DriftError
-	switch {
-	case errors.As(err, &guard):
-		return &ExitError{Code: exitGuard, Err: err}
-	case errors.As(err, &drift):
-		return &ExitError{Code: exitDrift, Err: err}
-	}
-	return asConfigError(err)
+	return err
 }
 
 // printPlan writes a plan's summary and guard findings to stdout, redacted.

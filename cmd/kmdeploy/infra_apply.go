@@ -20,15 +20,13 @@ a plan made for another workspace or state, a plan that is stale (the state chan
 since), and a plan that destroys or replaces a protected resource (exit code 4) unless
 every such address is listed in --allow-destroy (logged).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: infraRunE(func([]string) flagProblems {
+			var flags flagProblems
 			if autoPlan && planPath != "" {
-				return &ExitError{Code: 2, Err: fmt.Errorf("--auto-plan makes its own plan: drop --plan")}
+				flags.add("--plan", "--auto-plan makes its own plan: drop --plan")
 			}
-			ir, err := newInfraRun(cmd)
-			if err != nil {
-				return err
-			}
-			defer ir.close()
+			return flags
+		}, func(cmd *cobra.Command, ir *infraRun, _ []string) error {
 			guard := ir.cfg.Guard(allowDestroy)
 			if len(allowDestroy) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kmdeploy: --allow-destroy given for %v: the guard lets these be destroyed or replaced\n", allowDestroy)
@@ -38,7 +36,7 @@ every such address is listed in --allow-destroy (logged).`,
 				if res != nil {
 					ir.printPlan(cmd, res)
 				}
-				return ir.result(err)
+				return err
 			}
 			res, err := ir.runner.Apply(ir.ctx, planPath, guard)
 			if res != nil && err != nil {
@@ -47,8 +45,8 @@ every such address is listed in --allow-destroy (logged).`,
 			if err == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "Applied %s to workspace %s.\n", res.Path, ir.cfg.Env)
 			}
-			return ir.result(err)
-		},
+			return err
+		}),
 	}
 	cmd.Flags().StringVar(&planPath, "plan", "", "saved plan to apply (default: the workspace's plan path)")
 	cmd.Flags().BoolVar(&autoPlan, "auto-plan", false, "plan and apply in one go (pipelines); the guard still applies")

@@ -14,12 +14,7 @@ func newInfraDriftCmd() *cobra.Command {
 reports resources changed outside Terraform and changes not yet applied. Exit code 0:
 in sync; 3: drift, with the addresses; other non-zero: the check itself failed.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ir, err := newInfraRun(cmd)
-			if err != nil {
-				return err
-			}
-			defer ir.close()
+		RunE: infraRunE(nil, func(cmd *cobra.Command, ir *infraRun, _ []string) error {
 			report, err := ir.runner.Drift(ir.ctx)
 			if report != nil {
 				w := ir.cfg.Redactor().Writer(cmd.OutOrStdout())
@@ -30,7 +25,7 @@ in sync; 3: drift, with the addresses; other non-zero: the check itself failed.`
 				}
 				w.Close()
 			}
-			return ir.result(err)
-		},
+			return err
+		}),
 	}
 }

@@ -17,15 +17,10 @@ func newInfraOutputCmd() *cobra.Command {
 		Use:   "output [NAME]",
 		Short: "Print the environment's Terraform outputs (sensitive ones redacted)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ir, err := newInfraRun(cmd)
-			if err != nil {
-				return err
-			}
-			defer ir.close()
+		RunE: infraRunE(nil, func(cmd *cobra.Command, ir *infraRun, args []string) error {
 			outs, err := ir.runner.Outputs(ir.ctx)
 			if err != nil {
-				return ir.result(err)
+				return err
 			}
 			w := ir.cfg.Redactor().Writer(cmd.OutOrStdout())
 			defer w.Close()
@@ -64,7 +59,7 @@ func newInfraOutputCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s = %s\n", k, show(outs[k]))
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -14,19 +14,14 @@ func newInfraPlanCmd() *cobra.Command {
 state it is for, and prints one line per resource address. Protected resources the
 plan would destroy or replace are flagged; apply will refuse them.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ir, err := newInfraRun(cmd)
+		RunE: infraRunE(nil, func(cmd *cobra.Command, ir *infraRun, _ []string) error {
+			res, err := ir.runner.Plan(ir.ctx, out, ir.cfg.Guard(nil))
 			if err != nil {
 				return err
 			}
-			defer ir.close()
-			res, err := ir.runner.Plan(ir.ctx, out, ir.cfg.Guard(nil))
-			if err != nil {
-				return ir.result(err)
-			}
 			ir.printPlan(cmd, res)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&out, "out", "", "where to save the plan (default: the workspace's plan path)")
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,20 +17,8 @@ func kmdeploy(t *testing.T, env map[string]string, args ...string) (stdoutText, 
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	root := newRootCmd()
 	var stdout, stderr bytes.Buffer
-	root.SetOut(&stdout)
-	root.SetErr(&stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err != nil {
-		stderr.WriteString("kmdeploy: " + err.Error() + "\n")
-		code = 1
-		var exit *ExitError
-		if errors.As(err, &exit) {
-			code = exit.Code
-		}
-	}
+	code = execute(context.Background(), args, &stdout, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 
@@ -66,6 +53,15 @@ func TestInfraCommandsEndToEnd(t *testing.T) {
 	out, errOut, code := kmdeploy(t, env, "infra", "plan")
 	if code != 0 || !strings.Contains(out, "Plan: 3 to add") || !strings.Contains(out, "+   terraform_data.db (create)") {
 		t.Fatalf("plan: code %d\n%s\n%s", code, out, errOut)
+	}
+	// Quiet by default: Terraform's version and init output only with -v.
+	for _, noise := range []string{`"terraform_version"`, "Initializing the backend", "terraform init"} {
+		if strings.Contains(errOut, noise) {
+			t.Errorf("infra plan printed %q without -v:\n%s", noise, errOut)
+		}
+	}
+	if _, errOut, _ := kmdeploy(t, env, "infra", "plan", "-v"); !strings.Contains(errOut, "Initializing the backend") {
+		t.Errorf("infra plan -v does not show Terraform's init:\n%s", errOut)
 	}
 	if _, errOut, code = kmdeploy(t, env, "infra", "apply"); code != 0 {
 		t.Fatalf("apply: code %d\n%s", code, errOut)

@@ -5,8 +5,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,15 +20,9 @@ var commandFactories []func() *cobra.Command
 
 func register(factory func() *cobra.Command) { commandFactories = append(commandFactories, factory) }
 
-// ExitError carries the process exit code a command wants (2 for configuration errors,
-// the container's code for run-task, 1 otherwise).
-type ExitError struct {
-	Code int
-	Err  error
-}
-
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
+// verbose shows what is noise by default (Terraform's version and init output):
+// -v/--verbose, or KM_VERBOSE=1.
+var verbose bool
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -37,6 +31,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", os.Getenv("KM_VERBOSE") == "1", "show details: Terraform's version and init output (also KM_VERBOSE=1)")
 	for _, factory := range commandFactories {
 		root.AddCommand(factory())
 	}
@@ -44,24 +39,30 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
-}
-
-func run(args []string) int {
 	// The first Ctrl-C cancels the context so commands can stop waiting cleanly
 	// (a rollout keeps running in AWS and says how to reattach).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// execute runs one command line, prints its error, and returns its exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
+	// Cobra checks the command, flags and arguments before running the command's
+	// hooks: an error before this one ran is a usage error.
+	reached := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { reached = true }
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
+	if err != nil && !reached {
+		err = &usageError{err}
 	}
-	fmt.Fprintln(os.Stderr, "kmdeploy:", err)
-	var exit *ExitError
-	if errors.As(err, &exit) {
-		return exit.Code
+	if err != nil {
+		fmt.Fprintln(stderr, "kmdeploy:", err)
 	}
-	return 1
+	return exitCode(err)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/spf13/cobra"
 
+	"github.com/knowmetools/km-release/internal/config"
 	"github.com/knowmetools/km-release/internal/maintenance"
 )
 
@@ -17,11 +18,11 @@ func newMaintenanceCmd() *cobra.Command {
 		Use:       "maintenance on|off|status",
 		Short:     "Stop everything that writes (API service, jobs schedule) and restore it exactly",
 		Long:      "on scales the API service to zero and disables the background-jobs schedule, remembering both on the service's tags; off restores exactly what on found. Both are idempotent.",
-		Args:      cobra.ExactArgs(1),
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"on", "off", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			env, err := loadDeployEnv(ctx, "Cluster", "Service", "JobsScheduleRule")
+			env, err := loadDeployEnv(ctx, config.Requirement{Resources: maintenance.Needs})
 			if err != nil {
 				return err
 			}
@@ -38,10 +39,8 @@ func newMaintenanceCmd() *cobra.Command {
 				st, err = m.On(ctx, target)
 			case "off":
 				st, err = m.Off(ctx, target)
-			case "status":
+			default: // "status": cobra accepts nothing else
 				st, err = m.Status(ctx, target)
-			default:
-				return &ExitError{Code: 2, Err: fmt.Errorf("maintenance takes on, off or status, not %q", args[0])}
 			}
 			if err != nil {
 				return err

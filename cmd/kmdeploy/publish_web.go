@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -28,20 +27,35 @@ type publishWebFlags struct {
 	otherCacheControl  string
 }
 
-func (f *publishWebFlags) options(res *config.Resources, waitTimeout time.Duration, log io.Writer) (webpublish.Options, error) {
-	if f.keep < 0 {
-		return webpublish.Options{}, &ExitError{Code: 2, Err: fmt.Errorf("--keep %d: give the number of previous releases whose files stay (0 or more)", f.keep)}
+// check validates every flag, the bundle directory first, in one round.
+func (f *publishWebFlags) check() (webpublish.Policy, flagProblems) {
+	var flags flagProblems
+	if f.dir == "" {
+		flags.add("--dir", "not given; pass the web build output directory (the one holding index.html)")
+	} else if err := webpublish.CheckDir(f.dir); err != nil {
+		flags.add("--dir", "%v", err)
 	}
-	keep := f.keep
-	if keep == 0 {
-		keep = -1 // the library's "none"; its 0 means the default
+	if f.keep < 0 {
+		flags.add("--keep", "cannot use %d; give the number of previous releases whose files stay (0 or more)", f.keep)
+	}
+	if f.concurrency < 1 {
+		flags.add("--concurrency", "cannot use %d; give the number of parallel S3 requests (1 or more, default %d)", f.concurrency, webpublish.DefaultConcurrency)
 	}
 	policy := webpublish.DefaultPolicy()
 	policy.HashedCacheControl = f.hashedCacheControl
 	policy.EntryCacheControl = f.entryCacheControl
 	policy.OtherCacheControl = f.otherCacheControl
 	if err := policy.Validate(); err != nil {
-		return webpublish.Options{}, &ExitError{Code: 2, Err: err}
+		flags.add("--*-cache-control", "%v", err)
+	}
+	return policy, flags
+}
+
+// options are the library's options once the environment's resources are known.
+func (f *publishWebFlags) options(policy webpublish.Policy, res *config.Resources, waitTimeout time.Duration, log io.Writer) webpublish.Options {
+	keep := f.keep
+	if keep == 0 {
+		keep = -1 // the library's "none"; its 0 means the default
 	}
 	return webpublish.Options{
 		Dir:            f.dir,
@@ -54,7 +68,7 @@ func (f *publishWebFlags) options(res *config.Resources, waitTimeout time.Durati
 		NoWait:         f.noWait,
 		WaitTimeout:    waitTimeout,
 		Log:            log,
-	}, nil
+	}
 }
 
 func newPublishWebCmd() *cobra.Command {
@@ -74,26 +88,16 @@ The bucket and distribution come from the environment's Terraform outputs
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			// The bundle is checked before any configuration or AWS work, so a wrong
-			// --dir is reported as such even on a machine without credentials.
-			if err := webpublish.CheckDir(f.dir); err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			env, err := loadDeployEnv(ctx, "WebBucket", "DistributionID")
+			// The bundle and every flag are checked with the configuration, before any
+			// AWS work, so all of it is reported in one round.
+			policy, flags := f.check()
+			env, err := loadDeployEnv(ctx, config.Requirement{Resources: webpublish.Needs, Flags: flags})
 			if err != nil {
 				return err
 			}
-			opts, err := f.options(env.res, env.cfg.Timeouts.WebInvalidation, out)
-			if err != nil {
-				return err
-			}
+			opts := f.options(policy, env.res, env.cfg.Timeouts.WebInvalidation, out)
 			s3c, cf := webpublish.NewClients(env.aws, env.s3PathStyle(), opts.Concurrency)
 			plan, err := webpublish.MakePlan(ctx, s3c, opts)
-			var bundleErr *webpublish.BundleError
-			var configErr *webpublish.ConfigError
-			if errors.As(err, &bundleErr) || errors.As(err, &configErr) {
-				return &ExitError{Code: 2, Err: err}
-			}
 			if err != nil {
 				return err
 			}
@@ -127,6 +131,5 @@ The bucket and distribution come from the environment's Terraform outputs
 	fl.StringVar(&f.hashedCacheControl, "hashed-cache-control", webpublish.DefaultHashedCacheControl, "Cache-Control of content-hashed assets")
 	fl.StringVar(&f.entryCacheControl, "entry-cache-control", webpublish.DefaultEntryCacheControl, "Cache-Control of entry points (index.html, manifests, service worker)")
 	fl.StringVar(&f.otherCacheControl, "other-cache-control", webpublish.DefaultOtherCacheControl, "Cache-Control of other files whose names carry no hash")
-	_ = cmd.MarkFlagRequired("dir")
 	return cmd
 }

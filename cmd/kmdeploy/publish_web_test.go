@@ -12,8 +12,8 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/webpublish"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestPublishWebCommand(t *testing.T) {

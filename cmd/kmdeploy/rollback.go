@@ -17,18 +17,20 @@ func newRollbackCmd() *cobra.Command {
 		Short: "Stop the active deployment with rollback, or redeploy the previous task definition revision",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			var flags flagProblems
+			flags.positiveDuration("--timeout", opts.Timeout)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), rollout.RollbackNeeds, flags)
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("timeout") {
+			if opts.Timeout == 0 {
 				opts.Timeout = env.cfg.Timeouts.Rollout
 			}
 			res, err := d.Rollback(cmd.Context(), opts)
 			if err == nil && !opts.DryRun && !opts.NoWait && res.TaskDefinition != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "Rolled back: the service runs %s\n", res.TaskDefinition)
 			}
-			return deployError(err)
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -58,6 +58,10 @@ func TestRolloutCommands(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 
+	// An unknown deployment is a usage error, said before any progress line.
+	if stdout, stderr, code := kmdeploy(t, env, "wait", "d-NOTEXIST1"); code != 2 || stdout != "" || !strings.Contains(stderr, "d-NOTEXIST1 does not exist") {
+		t.Errorf("wait for an unknown deployment: code %d\n%s%s", code, stdout, stderr)
+	}
 	if _, stderr, code := kmdeploy(t, env, "wait"); code != 2 || !strings.Contains(stderr, "no deployment is active") {
 		t.Errorf("wait without active deployment: code %d, %s", code, stderr)
 	}
@@ -78,7 +82,7 @@ func TestRunTaskCommandExitCodes(t *testing.T) {
 		t.Errorf("exit 7: code %d\n%s%s", code, stdout, stderr)
 	}
 	faults.NextTaskFailsToStart("CannotPullContainerError: no such image")
-	if stdout, stderr, code := kmdeploy(t, env, "run-task", "--command", "migrate"); code != exitTaskDidNotRun || !strings.Contains(stderr, "CannotPullContainerError") {
+	if stdout, stderr, code := kmdeploy(t, env, "run-task", "--command", "migrate"); code != exitNeverRan || !strings.Contains(stderr, "CannotPullContainerError") {
 		t.Errorf("failed start: code %d\n%s%s", code, stdout, stderr)
 	}
 	if _, stderr, code := kmdeploy(t, env, "run-task"); code == 0 || !strings.Contains(stderr, "command") {

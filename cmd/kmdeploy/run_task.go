@@ -1,19 +1,18 @@
 package main
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/spf13/cobra"
 
-	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/internal/runtask"
 )
 
 func init() { register(newRunTaskCmd) }
 
-// exitTaskDidNotRun is run-task's exit code when the container never ran (no exit code),
-// like `docker run` for a container that could not start.
-const exitTaskDidNotRun = 125
-
 func newRunTaskCmd() *cobra.Command {
-	var opts rollout.RunTaskOptions
+	var opts runtask.Options
 	cmd := &cobra.Command{
 		Use:   "run-task --command CMD [--command ARG ...]",
 		Short: "Run a one-off task on the image the service runs now, stream its logs, exit with its exit code",
@@ -21,23 +20,29 @@ func newRunTaskCmd() *cobra.Command {
   kmdeploy run-task --command python --command manage.py --command showmigrations`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), "Cluster", "Service", "ContainerName", "TaskSubnets", "TaskSecurityGroups")
+			var flags flagProblems
+			if len(opts.Command) == 0 {
+				flags.add("--command", "not given; pass the container command, one argument per flag, e.g. --command migrate")
+			}
+			flags.positiveDuration("--timeout", opts.Timeout)
+			env, err := loadDeployEnv(cmd.Context(), config.Requirement{Resources: runtask.Needs, Flags: flags})
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("timeout") {
+			if opts.Timeout == 0 {
 				opts.Timeout = env.cfg.Timeouts.Task
 			}
-			res, err := d.RunTask(cmd.Context(), opts)
+			r := &runtask.Runner{ECS: ecs.NewFromConfig(env.aws), Logs: cloudwatchlogs.NewFromConfig(env.aws), Resources: env.res, Out: cmd.OutOrStdout()}
+			res, err := r.Run(cmd.Context(), opts)
 			if err != nil {
-				return deployError(err)
+				return err
 			}
 			if terr := res.Err(); terr != nil {
-				code := exitTaskDidNotRun
+				code := exitNeverRan
 				if c := res.ExitCode(); c != nil && *c != 0 {
 					code = int(*c)
 				}
-				return &ExitError{Code: code, Err: terr}
+				return &taskExitError{Code: code, Err: terr}
 			}
 			return nil
 		},
@@ -46,6 +51,5 @@ func newRunTaskCmd() *cobra.Command {
 	f.StringArrayVar(&opts.Command, "command", nil, "the container command, one argument per flag (required)")
 	f.StringVar(&opts.TaskDefinition, "task-definition", "", "run this task definition (family:revision or ARN) instead of the service's")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "longest wait for the task to stop (default KM_TASK_TIMEOUT)")
-	_ = cmd.MarkFlagRequired("command")
 	return cmd
 }

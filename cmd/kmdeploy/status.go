@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/spf13/cobra"
 
-	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/internal/servicestatus"
 	"github.com/knowmetools/km-release/internal/webpublish"
 )
 
@@ -19,23 +22,23 @@ func newStatusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			// Progress goes to stderr so --json output stays parseable.
-			d, env, err := newDeployer(ctx, cmd.ErrOrStderr(), "Cluster", "Service", "ContainerName", "CodeDeployApp", "CodeDeployGroup")
+			env, err := loadDeployEnv(ctx, config.Requirement{Resources: servicestatus.Needs})
 			if err != nil {
 				return err
 			}
-			var opts rollout.StatusOptions
+			svc := &servicestatus.Service{ECS: ecs.NewFromConfig(env.aws), CodeDeploy: codedeploy.NewFromConfig(env.aws), Resources: env.res}
+			var opts servicestatus.StatusOptions
 			// The web version is shown when the bucket is known (Terraform outputs or
 			// KM_WEB_BUCKET); it is not worth failing the status for.
-			if bucket := d.Resources.WebBucket; bucket != "" {
+			if bucket := env.res.WebBucket; bucket != "" {
 				s3c := env.s3Client()
 				opts.WebVersion = func(ctx context.Context) (string, error) {
 					return webpublish.LiveVersion(ctx, s3c, bucket)
 				}
 			}
-			st, err := d.Status(ctx, opts)
+			st, err := svc.Status(ctx, opts)
 			if err != nil {
-				return deployError(err)
+				return err
 			}
 			if asJSON {
 				return st.WriteJSON(cmd.OutOrStdout())

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/knowmetools/km-release/internal/rollout"
 )
 
 func init() { register(newWaitCmd) }
@@ -20,11 +22,13 @@ diagnostics and exit status as rollout. Without an ID it follows the newest acti
 deployment of the environment's deployment group.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), deployFields...)
+			var flags flagProblems
+			flags.positiveDuration("--timeout", timeout)
+			d, env, err := newDeployer(cmd.Context(), cmd.OutOrStdout(), rollout.WaitNeeds, flags)
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("timeout") {
+			if timeout == 0 {
 				timeout = env.cfg.Timeouts.Rollout
 			}
 			id := ""
@@ -32,18 +36,17 @@ deployment of the environment's deployment group.`,
 				id = args[0]
 			} else {
 				if id, _, err = d.ActiveDeployment(cmd.Context()); err != nil {
-					return deployError(err)
+					return err
 				}
 				if id == "" {
-					return &ExitError{Code: 2, Err: errors.New("no deployment is active for the deployment group: pass a deployment ID (kmdeploy status lists recent ones)")}
+					return &rollout.ConfigError{Err: errors.New("no deployment is active for the deployment group: pass a deployment ID (kmdeploy status lists recent ones)")}
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Following deployment %s\n", id)
 			res, err := d.Wait(cmd.Context(), id, timeout)
 			if err == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "Deployment %s %s\n", res.DeploymentID, res.Status)
 			}
-			return deployError(err)
+			return err
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "longest wait (default KM_ROLLOUT_TIMEOUT); the deployment continues after it")

@@ -115,9 +115,45 @@ var (
 
 // Load reads the configuration from l (use OSEnv() in commands, MapEnv in tests).
 // Every problem is reported in one *Error. Terraform backend requirements are checked
-// only when Terraform is needed (see TerraformOptions), so commands that get all
-// resource names from KM_* variables run without any Terraform settings.
+// only when Terraform is needed (see LoadFor and TerraformOptions), so commands that
+// get all resource names from KM_* variables run without any Terraform settings.
 func Load(ctx context.Context, l envconfig.Lookuper) (*Config, error) {
+	cfg, probs := load(ctx, l)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Requirement is what one run needs besides the settings every run has.
+type Requirement struct {
+	// Resources are the resource names the run's operation declares.
+	Resources Needs
+	// Terraform says the run drives Terraform itself (the infra commands).
+	Terraform bool
+	// Flags are the problems found in the command's flags and arguments.
+	Flags []FieldError
+}
+
+// LoadFor is Load for one run: the flags' problems, the settings' and, when
+// Terraform will run (for the command itself or to read resource names), the state
+// backend's all come in one *Error, before anything is done.
+func LoadFor(ctx context.Context, l envconfig.Lookuper, req Requirement) (*Config, error) {
+	cfg, probs := load(ctx, l)
+	probs = append(slices.Clone(req.Flags), probs...)
+	if req.Terraform || cfg.needsTerraform(&req.Resources) {
+		_, backendProbs := cfg.backend()
+		probs = append(probs, backendProbs...)
+	}
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// load decodes and checks the settings; the configuration is usable for further
+// checks even when there are problems.
+func load(ctx context.Context, l envconfig.Lookuper) (*Config, problems) {
 	if l == nil {
 		l = OSEnv()
 	}
@@ -181,10 +217,7 @@ func Load(ctx context.Context, l envconfig.Lookuper) (*Config, error) {
 	if cfg.Terraform.StateRegion == "" {
 		cfg.Terraform.StateRegion = cfg.Region
 	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, probs
 }
 
 // isAddress accepts resource addresses loosely (type.name, module paths, indexes);
@@ -206,7 +239,10 @@ func (c *Config) Environ() map[string]string { return envMap(c.env) }
 // AWS_ENDPOINT_URL*) with the environment's region, reading variables from the
 // same environment as the configuration. Every command builds its clients from it.
 func (c *Config) AWS(ctx context.Context) (aws.Config, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	// One retry policy for every call, the SDK's: its standard retryer (throttling,
+	// timeouts, 5xx, with backoff), given more attempts than its default three, since
+	// a release waits minutes on a few APIs. Code above it does not retry again.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region), awsconfig.WithRetryMaxAttempts(5)}
 	if _, isOS := c.env.(osEnv); !isOS {
 		if _, isLookup := c.env.(lookupOnly); !isLookup {
 			// A test or assembled environment: the SDK reads the process environment,

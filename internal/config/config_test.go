@@ -79,7 +79,7 @@ func TestLoadRejectsUnsafeEnvName(t *testing.T) {
 }
 
 func TestTerraformOptionsRequireBucketForS3(t *testing.T) {
-	cfg, err := config.Load(context.Background(), config.MapEnv{"KM_ENV": "staging", "AWS_REGION": "us-east-1"})
+	cfg, err := config.Load(context.Background(), config.MapEnv{"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_TF_DIR": t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestTerraformOptionsRequireBucketForS3(t *testing.T) {
 
 func TestTerraformOptionsEmulatorEndpoint(t *testing.T) {
 	cfg, err := config.Load(context.Background(), config.MapEnv{
-		"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_TF_STATE_BUCKET": "state",
+		"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_TF_STATE_BUCKET": "state", "KM_TF_DIR": t.TempDir(),
 		"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "TF_VAR_db_password": "hunter22", "TF_VAR_size": "3",
 	})
 	if err != nil {
@@ -166,7 +166,7 @@ func TestResourcesFromEnvWithoutTerraform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cfg.ResourcesFor(context.Background(), "Cluster", "TaskSubnets", "ContainerPort")
+	res, err := cfg.ResourcesFor(context.Background(), config.Needs{Required: []config.Field{config.Cluster, config.TaskSubnets, config.ContainerPort}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestResourcesForNamesMissingVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = cfg.ResourcesFor(context.Background(), "Cluster", "WebBucket", "ContainerPort")
+	_, err = cfg.ResourcesFor(context.Background(), config.Needs{Required: []config.Field{config.Cluster, config.WebBucket, config.ContainerPort}})
 	var cerr *config.Error
 	if !errors.As(err, &cerr) || !slices.Equal(cerr.Vars(), []string{"KM_CONTAINER_PORT", "KM_CLUSTER", "KM_WEB_BUCKET"}) {
 		t.Fatalf("got %v", err)
@@ -231,9 +231,61 @@ func TestAWSConfigFromEnvironment(t *testing.T) {
 
 func TestResourcesMissingNamesTheVariables(t *testing.T) {
 	r := &config.Resources{Cluster: "km-staging", TaskSubnets: []string{}}
-	got := r.Missing("Cluster", "Service", "ContainerPort", "TaskSubnets")
+	got := r.Missing(config.Needs{Required: []config.Field{config.Cluster, config.Service, config.ContainerPort, config.TaskSubnets}, Optional: []config.Field{config.WebBucket}})
 	want := []string{"KM_SERVICE", "KM_CONTAINER_PORT", "KM_TASK_SUBNETS"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Missing = %v, want %v", got, want)
+	}
+}
+
+// Optional names are read like required ones (with every name set, no Terraform)
+// but their absence is no error.
+func TestResourcesForOptionalNames(t *testing.T) {
+	cfg, err := config.Load(context.Background(), config.MapEnv{
+		"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_RESOURCES_FROM": "env", "KM_CLUSTER": "km-staging",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cfg.ResourcesFor(context.Background(), config.Needs{Required: []config.Field{config.Cluster}, Optional: []config.Field{config.MigrateFunction}})
+	if err != nil || res.Cluster != "km-staging" || res.MigrateFunction != "" {
+		t.Fatalf("resources %+v, %v", res, err)
+	}
+}
+
+// A port outside 1-65535 is refused when the names are read, before any operation
+// starts (KM_CONTAINER_PORT=70000 used to register a task definition first).
+func TestContainerPortMustBeAPort(t *testing.T) {
+	for _, port := range []string{"70000", "0", "-1", "http"} {
+		cfg, err := config.Load(context.Background(), config.MapEnv{
+			"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_RESOURCES_FROM": "env", "KM_CONTAINER_PORT": port,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cfg.ResourcesFor(context.Background(), config.Needs{Required: []config.Field{config.ContainerPort}})
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || !slices.Equal(cerr.Vars(), []string{"KM_CONTAINER_PORT"}) || !strings.Contains(err.Error(), "1 to 65535") {
+			t.Errorf("KM_CONTAINER_PORT=%s: %v", port, err)
+		}
+	}
+}
+
+// An empty environment reports, in one round, the settings, the flags' problems and
+// the state bucket Terraform will need to read the resource names.
+func TestLoadForReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := config.LoadFor(context.Background(), config.MapEnv{}, config.Requirement{
+		Resources: config.Needs{Required: []config.Field{config.Cluster}},
+		Flags:     []config.FieldError{config.Problemf("--image", "not given")},
+	})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || !slices.Equal(cerr.Vars(), []string{"--image", "KM_ENV", "AWS_REGION", "KM_TF_DIR", "KM_TF_STATE_BUCKET"}) {
+		t.Fatalf("got %v", err)
+	}
+	// With every name from KM_* variables, Terraform does not run: no bucket needed.
+	_, err = config.LoadFor(context.Background(), config.MapEnv{"KM_ENV": "staging", "AWS_REGION": "us-east-1", "KM_CLUSTER": "c"},
+		config.Requirement{Resources: config.Needs{Required: []config.Field{config.Cluster}}})
+	if err != nil {
+		t.Fatalf("all names set: %v", err)
 	}
 }

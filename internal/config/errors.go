@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// FieldError is one problem with one environment variable.
+// FieldError is one problem with one environment variable or command-line flag.
 type FieldError struct {
-	Var     string // the environment variable, e.g. KM_ENV
+	Var     string // the environment variable (KM_ENV) or flag (--image)
 	Problem string // what is wrong and what is expected
 }
 
@@ -25,7 +25,7 @@ func (e *Error) Error() string {
 	if len(e.Problems) != 1 {
 		b.WriteString("s")
 	}
-	b.WriteString("); set these environment variables:")
+	b.WriteString("); nothing was changed. Fix these environment variables and flags:")
 	for _, p := range e.Problems {
 		b.WriteString("\n  - ")
 		b.WriteString(p.String())
@@ -46,6 +46,11 @@ func (e *Error) Vars() []string {
 // problems collects FieldErrors; err returns nil when there are none so callers can
 // `return p.err()`.
 type problems []FieldError
+
+// Problemf is one problem, for callers that check their own input (flags).
+func Problemf(v, format string, args ...any) FieldError {
+	return FieldError{Var: v, Problem: fmt.Sprintf(format, args...)}
+}
 
 func (p *problems) add(v, format string, args ...any) {
 	*p = append(*p, FieldError{Var: v, Problem: fmt.Sprintf(format, args...)})

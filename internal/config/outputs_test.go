@@ -49,7 +49,7 @@ func TestResourcesFromTerraformOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, err := cfg.ResourcesFor(ctx, "Cluster", "Service", "ContainerPort", "TaskSubnets")
+	res, err := cfg.ResourcesFor(ctx, config.Needs{Required: []config.Field{config.Cluster, config.Service, config.ContainerPort, config.TaskSubnets}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestResourcesFromTerraformOutputs(t *testing.T) {
 		t.Errorf("resources: %+v", res)
 	}
 	// A name the outputs do not have is reported with its output and variable.
-	_, err = cfg.ResourcesFor(ctx, "Cluster", "WebBucket")
+	_, err = cfg.ResourcesFor(ctx, config.Needs{Required: []config.Field{config.Cluster, config.WebBucket}})
 	if cerr, ok := err.(*config.Error); !ok || !slices.Equal(cerr.Vars(), []string{"KM_WEB_BUCKET"}) {
 		t.Errorf("missing output: %v", err)
 	}

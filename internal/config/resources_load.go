@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -27,17 +26,6 @@ func resourceFields() []resourceField {
 	return out
 }
 
-// ResourceEnvVar returns the KM_* variable that overrides a Resources field (by Go
-// field name), or "" for an unknown field.
-func ResourceEnvVar(field string) string {
-	for _, f := range resourceFields() {
-		if f.name == field {
-			return f.env
-		}
-	}
-	return ""
-}
-
 // Resources returns every resource name of the environment: from Terraform outputs
 // of the environment's workspace, each overridable by its KM_* variable. With
 // KM_RESOURCES_FROM=auto Terraform runs only when some name is not set by a
@@ -46,37 +34,39 @@ func (c *Config) Resources(ctx context.Context) (*Resources, error) {
 	return c.resources(ctx, nil)
 }
 
-// ResourcesFor is Resources for a command that needs only the named fields (Go field
-// names of Resources, e.g. "Cluster", "WebBucket"): Terraform runs only if one of
-// them is not set by its KM_* variable, and an empty needed field is a configuration
-// error naming its variable and Terraform output.
-func (c *Config) ResourcesFor(ctx context.Context, fields ...string) (*Resources, error) {
-	for _, f := range fields {
-		if ResourceEnvVar(f) == "" {
-			return nil, fmt.Errorf("config: Resources has no field %q", f)
-		}
-	}
-	return c.resources(ctx, fields)
+// ResourcesFor is Resources for an operation that needs only some names: Terraform
+// runs only if one of them is not set by its KM_* variable, and an empty required name
+// is a configuration error naming its variable and Terraform output.
+func (c *Config) ResourcesFor(ctx context.Context, needs Needs) (*Resources, error) {
+	return c.resources(ctx, &needs)
 }
 
-func (c *Config) resources(ctx context.Context, needed []string) (*Resources, error) {
+// needsTerraform reports whether reading the names of needs (nil: all) runs Terraform.
+func (c *Config) needsTerraform(needs *Needs) bool {
+	switch c.ResourcesFrom {
+	case "terraform":
+		return true
+	case "env":
+		return false
+	}
 	fields := resourceFields()
-	strict := needed != nil
-	if needed == nil {
-		for _, f := range fields {
-			needed = append(needed, f.name)
+	if needs != nil {
+		fields = nil
+		for _, f := range needs.all() {
+			fields = append(fields, resourceFields()[f.index])
 		}
 	}
-	useTerraform := c.ResourcesFrom == "terraform"
-	if c.ResourcesFrom == "auto" {
-		for _, n := range needed {
-			if v, ok := c.env.Lookup(ResourceEnvVar(n)); !ok || v == "" {
-				useTerraform = true
-				break
-			}
+	for _, f := range fields {
+		if v, ok := c.env.Lookup(f.env); !ok || v == "" {
+			return true
 		}
 	}
+	return false
+}
 
+func (c *Config) resources(ctx context.Context, needs *Needs) (*Resources, error) {
+	fields := resourceFields()
+	useTerraform := c.needsTerraform(needs)
 	res := &Resources{}
 	if useTerraform {
 		outputs, err := c.outputs(ctx)
@@ -101,15 +91,17 @@ func (c *Config) resources(ctx context.Context, needed []string) (*Resources, er
 			bad[f.env] = true
 		}
 	}
-	for _, f := range fields {
-		if !strict || !slices.Contains(needed, f.name) || bad[f.env] || !isEmpty(rv.Field(f.index)) {
-			continue
+	if needs != nil {
+		for _, f := range needs.Required {
+			if bad[f.Env()] || !isEmpty(rv.Field(f.index)) {
+				continue
+			}
+			hint := "set it, or let kmdeploy read the Terraform output " + f.Output() + " (KM_RESOURCES_FROM=auto or terraform, with the environment applied)"
+			if useTerraform {
+				hint = "Terraform output " + f.Output() + " is missing or empty in workspace " + c.Env + "; apply the infrastructure or set the variable"
+			}
+			probs.add(f.Env(), "not set; %s", hint)
 		}
-		hint := "set it, or let kmdeploy read the Terraform output " + f.output + " (KM_RESOURCES_FROM=auto or terraform, with the environment applied)"
-		if useTerraform {
-			hint = "Terraform output " + f.output + " is missing or empty in workspace " + c.Env + "; apply the infrastructure or set the variable"
-		}
-		probs.add(f.env, "not set; %s", hint)
 	}
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -177,7 +169,10 @@ func decodeOutputs(outputs map[string]terraform.Output, res *Resources) error {
 			}
 			if err == nil {
 				var i int64
-				if i, err = strconv.ParseInt(n.String(), 10, 32); err == nil {
+				if i, err = strconv.ParseInt(n.String(), 10, 32); err == nil && !validPort(i) {
+					err = fmt.Errorf("%d is not a port number from 1 to 65535", i)
+				}
+				if err == nil {
 					field.SetInt(i)
 				}
 			}
@@ -202,8 +197,8 @@ func setField(v reflect.Value, raw string) error {
 		v.SetString(raw)
 	case reflect.Int32:
 		i, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 32)
-		if err != nil || i <= 0 {
-			return fmt.Errorf("a positive number")
+		if err != nil || !validPort(i) {
+			return fmt.Errorf("a port number from 1 to 65535")
 		}
 		v.SetInt(i)
 	case reflect.Slice:
@@ -218,23 +213,8 @@ func setField(v reflect.Value, raw string) error {
 	return nil
 }
 
-// Missing returns the KM_* variables of the named fields (Go field names) that are
-// empty, in the order given, so code holding a Resources built elsewhere (tests, the
-// rehearsal) reports gaps with the same variable names as ResourcesFor.
-func (r *Resources) Missing(fields ...string) []string {
-	rv := reflect.ValueOf(r).Elem()
-	var missing []string
-	for _, name := range fields {
-		f := rv.FieldByName(name)
-		if !f.IsValid() {
-			panic("config: Resources has no field " + name)
-		}
-		if isEmpty(f) {
-			missing = append(missing, ResourceEnvVar(name))
-		}
-	}
-	return missing
-}
+// validPort: the only number among the resources is the container's port.
+func validPort(p int64) bool { return p >= 1 && p <= 65535 }
 
 // isEmpty: a zero value, or a list with no elements (an output of [] names nothing).
 func isEmpty(v reflect.Value) bool {

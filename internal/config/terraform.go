@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+
 	"github.com/knowmetools/km-release/internal/terraform"
 )
 
@@ -10,33 +12,13 @@ import (
 // AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (a local emulation); Progress is left
 // for the caller to set.
 func (c *Config) TerraformOptions() (terraform.Options, error) {
-	t := c.Terraform
-	var probs problems
-	b := terraform.Backend{Kind: t.Backend}
-	switch t.Backend {
-	case "s3":
-		if t.StateBucket == "" {
-			probs.add("KM_TF_STATE_BUCKET", "not set; expected the S3 bucket holding Terraform state (required with KM_TF_BACKEND=s3; use KM_TF_BACKEND=local for local state)")
-		}
-		b.Bucket, b.Key, b.Region = t.StateBucket, t.StateKey, t.StateRegion
-		get := c.lookup
-		b.Endpoint = get("AWS_ENDPOINT_URL_S3")
-		if base := get("AWS_ENDPOINT_URL"); base != "" {
-			if b.Endpoint == "" {
-				b.Endpoint = base
-			}
-			b.STSEndpoint = firstNonEmpty(get("AWS_ENDPOINT_URL_STS"), base)
-			b.IAMEndpoint = firstNonEmpty(get("AWS_ENDPOINT_URL_IAM"), base)
-		}
-	case "local":
-		b.LocalDir = t.LocalStateDir
-	}
+	b, probs := c.backend()
 	if err := probs.err(); err != nil {
 		return terraform.Options{}, err
 	}
 	return terraform.Options{
-		Binary:      t.Binary,
-		Dir:         t.Dir,
+		Binary:      c.Terraform.Binary,
+		Dir:         c.Terraform.Dir,
 		Workspace:   c.Env,
 		Backend:     b,
 		Env:         c.Environ(),
@@ -45,6 +27,38 @@ func (c *Config) TerraformOptions() (terraform.Options, error) {
 		AWSEndpoint: c.lookup("AWS_ENDPOINT_URL"),
 		LockTimeout: c.Timeouts.TerraformLock,
 	}, nil
+}
+
+// backend is the state backend, with what the settings of a Terraform run lack: the
+// state bucket, the configuration directory, the binary.
+func (c *Config) backend() (terraform.Backend, problems) {
+	t := c.Terraform
+	var probs problems
+	if st, err := os.Stat(t.Dir); err != nil || !st.IsDir() {
+		probs.add("KM_TF_DIR", "cannot use %q: no such directory; set it to the directory holding the Terraform configuration (.tf files)", t.Dir)
+	}
+	if _, err := terraform.FindBinary(t.Binary); err != nil {
+		probs.add("KM_TF_BINARY", "%v", err)
+	}
+	b := terraform.Backend{Kind: t.Backend}
+	switch t.Backend {
+	case "s3":
+		if t.StateBucket == "" {
+			probs.add("KM_TF_STATE_BUCKET", "not set; expected the S3 bucket holding Terraform state (required with KM_TF_BACKEND=s3; use KM_TF_BACKEND=local for local state)")
+		}
+		b.Bucket, b.Key, b.Region = t.StateBucket, t.StateKey, t.StateRegion
+		b.Endpoint = c.lookup("AWS_ENDPOINT_URL_S3")
+		if base := c.lookup("AWS_ENDPOINT_URL"); base != "" {
+			if b.Endpoint == "" {
+				b.Endpoint = base
+			}
+			b.STSEndpoint = firstNonEmpty(c.lookup("AWS_ENDPOINT_URL_STS"), base)
+			b.IAMEndpoint = firstNonEmpty(c.lookup("AWS_ENDPOINT_URL_IAM"), base)
+		}
+	case "local":
+		b.LocalDir = t.LocalStateDir
+	}
+	return b, probs
 }
 
 // Guard returns the destroy/replace guard for the environment: the built-in

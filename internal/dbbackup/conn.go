@@ -8,6 +8,15 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+
+	"github.com/knowmetools/km-release/internal/config"
+)
+
+// BackupNeeds are the environment's names a backup reads: the admin credentials' secret
+// and the database; RestoreNeeds add the app role's secret, whose role it recreates.
+var (
+	BackupNeeds  = config.Needs{Required: []config.Field{config.DBAdminSecretARN, config.DBName}}
+	RestoreNeeds = BackupNeeds.Plus(config.Needs{Required: []config.Field{config.DBAppSecretARN}})
 )
 
 // Conn says how to reach one database as one role.

@@ -14,6 +14,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/knowmetools/km-release/internal/config"
 )
 
 const (
@@ -35,6 +37,9 @@ type EventsAPI interface {
 	EnableRule(context.Context, *eventbridge.EnableRuleInput, ...func(*eventbridge.Options)) (*eventbridge.EnableRuleOutput, error)
 	DisableRule(context.Context, *eventbridge.DisableRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DisableRuleOutput, error)
 }
+
+// Needs are the environment's names maintenance mode reads.
+var Needs = config.Needs{Required: []config.Field{config.Cluster, config.Service, config.JobsScheduleRule}}
 
 // Target names what maintenance mode stops.
 type Target struct {

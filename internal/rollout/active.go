@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+
+	"github.com/knowmetools/km-release/internal/servicestatus"
 )
 
 // activeStatuses are the statuses of a deployment that still holds the group.
@@ -35,7 +37,7 @@ func (d *Deployer) ActiveDeployment(ctx context.Context) (string, cdtypes.Deploy
 	var newest string
 	var newestInfo *cdtypes.DeploymentInfo
 	for _, id := range out.Deployments {
-		info, err := d.getDeployment(ctx, id)
+		info, err := servicestatus.Deployment(ctx, d.CodeDeploy, id)
 		if err != nil {
 			return "", "", fmt.Errorf("describe deployment %s: %w", id, err)
 		}

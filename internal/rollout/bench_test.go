@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knowmetools/km-release/internal/rollout"
 	"github.com/knowmetools/km-release/testrig/envfixture"
 	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
-	"github.com/knowmetools/km-release/internal/rollout"
 )
 
 // BenchmarkEndDetection measures how long after CodeDeploy records a deployment's end

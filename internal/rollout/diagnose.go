@@ -14,6 +14,8 @@ import (
 
 	"github.com/knowmetools/km-release/internal/appspec"
 	"github.com/knowmetools/km-release/internal/ecstask"
+
+	"github.com/knowmetools/km-release/internal/servicestatus"
 )
 
 // Limits of a diagnosis, so a crash loop does not flood the terminal.
@@ -65,7 +67,7 @@ func (g *Diagnosis) RolledBack() bool {
 	if g.RollbackDeploymentID != "" {
 		return true
 	}
-	return g.ServiceTaskDefinition != "" && g.TaskDefinition != "" && !sameTaskDefinition(g.ServiceTaskDefinition, g.TaskDefinition)
+	return g.ServiceTaskDefinition != "" && g.TaskDefinition != "" && !servicestatus.SameTaskDefinition(g.ServiceTaskDefinition, g.TaskDefinition)
 }
 
 // Summary is the one-line cause.
@@ -168,7 +170,7 @@ func (d *Deployer) Diagnose(ctx context.Context, info *cdtypes.DeploymentInfo) *
 	if r := info.RollbackInfo; r != nil {
 		g.RollbackDeploymentID, g.RollbackMessage = aws.ToString(r.RollbackDeploymentId), aws.ToString(r.RollbackMessage)
 		if g.RollbackDeploymentID != "" {
-			if rb, err := d.getDeployment(ctx, g.RollbackDeploymentID); err == nil {
+			if rb, err := servicestatus.Deployment(ctx, d.CodeDeploy, g.RollbackDeploymentID); err == nil {
 				g.RollbackStatus = rb.Status
 			}
 		}
@@ -202,7 +204,7 @@ func (d *Deployer) Diagnose(ctx context.Context, info *cdtypes.DeploymentInfo) *
 		tasks, problems := d.stoppedTasks(ctx, g.TaskDefinition, since)
 		g.StoppedTasks, g.Problems = tasks, append(g.Problems, problems...)
 	}
-	if svc, err := d.ServiceTaskDefinition(ctx); err != nil {
+	if svc, err := d.service().TaskDefinition(ctx); err != nil {
 		g.Problems = append(g.Problems, err.Error())
 	} else {
 		g.ServiceTaskDefinition = svc
@@ -240,7 +242,7 @@ func (d *Deployer) stoppedTasks(ctx context.Context, taskDefinition string, sinc
 	}
 	var tasks []ecstypes.Task
 	for _, t := range desc.Tasks {
-		if !sameTaskDefinition(aws.ToString(t.TaskDefinitionArn), aws.ToString(td.TaskDefinitionArn)) {
+		if !servicestatus.SameTaskDefinition(aws.ToString(t.TaskDefinitionArn), aws.ToString(td.TaskDefinitionArn)) {
 			continue
 		}
 		if !since.IsZero() && t.CreatedAt != nil && t.CreatedAt.Before(since) {
@@ -268,15 +270,4 @@ func (d *Deployer) stoppedTasks(ctx context.Context, taskDefinition string, sinc
 		out = append(out, st)
 	}
 	return out, problems
-}
-
-// sameTaskDefinition compares task definitions given as ARNs or family:revision.
-func sameTaskDefinition(a, b string) bool {
-	short := func(s string) string {
-		if i := strings.LastIndex(s, "task-definition/"); i >= 0 {
-			return s[i+len("task-definition/"):]
-		}
-		return s
-	}
-	return short(a) == short(b)
 }

@@ -1,7 +1,6 @@
 package rollout_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/knowmetools/km-release/internal/imageref"
+	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/servicestatus"
 	"github.com/knowmetools/km-release/testrig/envfixture"
 	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
 	"github.com/knowmetools/km-release/testrig/freeport"
-	"github.com/knowmetools/km-release/internal/rollout"
 	"github.com/knowmetools/km-release/testrig/syncbuf"
 )
 
@@ -52,7 +53,7 @@ func imageOf(t testing.TB, env *envfixture.Env, td string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _ := rollout.ContainerImage(out.TaskDefinition, env.Resources.ContainerName)
+	img, _ := servicestatus.ContainerImage(out.TaskDefinition, env.Resources.ContainerName)
 	return img
 }
 
@@ -201,7 +202,7 @@ func TestRolloutResolvesTagWhenAllowed(t *testing.T) {
 	}
 	_, digest, _ := strings.Cut(pinned, "@")
 	d := deployer(t, env, &syncbuf.Buffer{})
-	if _, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), DryRun: true}); !errors.Is(err, rollout.ErrNotPinned) {
+	if _, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), DryRun: true}); !errors.Is(err, imageref.ErrNotPinned) {
 		t.Fatalf("tag without --allow-tag: %v", err)
 	}
 	res, err := d.Rollout(ctx, rollout.Options{Image: env.TagRef("v3"), AllowTag: true, Timeout: time.Minute})
@@ -397,39 +398,6 @@ func TestRollbackAfterSuccess(t *testing.T) {
 	wantInitial(t, env)
 }
 
-func TestRunTaskExitCodes(t *testing.T) {
-	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
-	ctx := testContext(t)
-	out := &syncbuf.Buffer{}
-	d := deployer(t, env, out)
-	opts := &rollout.RunTaskOptions{Command: []string{"migrate"}, Poll: 100 * time.Millisecond}
-
-	res, err := d.RunTask(ctx, *opts)
-	if err != nil || res.Err() != nil || res.ExitCode() == nil || *res.ExitCode() != 0 {
-		t.Fatalf("clean run: %+v %v", res, err)
-	}
-	env.Emu.Faults().NextTaskExit(env.Resources.ContainerName, 7, "")
-	res, err = d.RunTask(ctx, *opts)
-	if err != nil || res.ExitCode() == nil || *res.ExitCode() != 7 || res.Err() == nil {
-		t.Fatalf("exit 7: %+v %v", res, err)
-	}
-	env.Emu.Faults().NextTaskFailsToStart("ResourceInitializationError: unable to pull secrets")
-	res, err = d.RunTask(ctx, *opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode() != nil || res.Err() == nil || !strings.Contains(res.Err().Error(), "ResourceInitializationError") {
-		t.Fatalf("failed start: %+v %v", res, res.Err())
-	}
-	if !strings.Contains(out.String(), "Started task") || !strings.Contains(out.String(), "\n| ") {
-		t.Errorf("output:\n%s", out)
-	}
-	t.Logf("output:\n%s", out)
-	if _, err := d.RunTask(ctx, rollout.RunTaskOptions{}); err == nil {
-		t.Error("no command accepted")
-	}
-}
-
 func TestDryRunChangesNothing(t *testing.T) {
 	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
@@ -483,35 +451,6 @@ func TestThrottlingIsRetried(t *testing.T) {
 	}
 }
 
-func TestStatus(t *testing.T) {
-	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
-	ctx := testContext(t)
-	image, _ := env.PushImage(ctx, "status")
-	d := deployer(t, env, &syncbuf.Buffer{})
-	res, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := d.Status(ctx, rollout.StatusOptions{WebVersion: func(context.Context) (string, error) { return "web-abc123", nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, digest, _ := strings.Cut(image, "@")
-	if st.TaskDefinition != res.TaskDefinition || st.Image != image || st.ImageDigest != digest || st.WebVersion != "web-abc123" {
-		t.Errorf("status %+v", st)
-	}
-	if len(st.Deployments) != 1 || st.Deployments[0].ID != res.DeploymentID || st.Deployments[0].Status != "Succeeded" {
-		t.Errorf("deployments %+v", st.Deployments)
-	}
-	var text, js bytes.Buffer
-	if err := st.WriteText(&text); err != nil || !strings.Contains(text.String(), res.DeploymentID) {
-		t.Errorf("text:\n%s", text.String())
-	}
-	if err := st.WriteJSON(&js); err != nil || !strings.Contains(js.String(), fmt.Sprintf("%q", digest)) {
-		t.Errorf("json:\n%s", js.String())
-	}
-}
-
 func TestTimeoutLeavesTheDeploymentRunning(t *testing.T) {
 	env := envtest.Setup(t, envfixture.Options{})
 	ctx := testContext(t)
@@ -545,7 +484,7 @@ func TestRolloutRefusesAnImageTheRegistryLacks(t *testing.T) {
 	before, _ := env.TaskDefinitionCount(ctx)
 	_, err := deployer(t, env, &syncbuf.Buffer{}).Rollout(ctx, rollout.Options{Image: missing})
 	var cerr *rollout.ConfigError
-	if !errors.As(err, &cerr) || !errors.Is(err, rollout.ErrImageNotFound) {
+	if !errors.As(err, &cerr) || !errors.Is(err, imageref.ErrImageNotFound) {
 		t.Fatalf("err = %v, want ErrImageNotFound", err)
 	}
 	if after, _ := env.TaskDefinitionCount(ctx); after != before {

@@ -38,7 +38,7 @@ type RollbackResult struct {
 // Rollback stops the active deployment with rollback when there is one; otherwise it
 // deploys the task definition revision before the one the service runs.
 func (d *Deployer) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error) {
-	if err := d.checkResources(); err != nil {
+	if err := d.check(RollbackNeeds); err != nil {
 		return nil, err
 	}
 	id, status, err := d.ActiveDeployment(ctx)
@@ -48,7 +48,7 @@ func (d *Deployer) Rollback(ctx context.Context, opts RollbackOptions) (*Rollbac
 	if id != "" {
 		return d.stopWithRollback(ctx, id, status, opts)
 	}
-	current, err := d.ServiceTaskDefinition(ctx)
+	current, err := d.service().TaskDefinition(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -23,15 +23,39 @@ import (
 
 	"github.com/knowmetools/km-release/internal/appspec"
 	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/internal/ecstask"
+	"github.com/knowmetools/km-release/internal/imageref"
+	"github.com/knowmetools/km-release/internal/servicestatus"
 )
+
+// ECSAPI is the part of the ECS client a Deployer uses.
+type ECSAPI interface {
+	servicestatus.ECSAPI
+	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+}
+
+// CodeDeployAPI is the part of the CodeDeploy client a Deployer uses.
+type CodeDeployAPI interface {
+	servicestatus.CodeDeployAPI
+	CreateDeployment(context.Context, *codedeploy.CreateDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
+	StopDeployment(context.Context, *codedeploy.StopDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
+	ListDeploymentTargets(context.Context, *codedeploy.ListDeploymentTargetsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error)
+	GetDeploymentTarget(context.Context, *codedeploy.GetDeploymentTargetInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentTargetOutput, error)
+}
+
+// ELBAPI is the part of the ELBv2 client a Deployer uses (target health, for progress).
+type ELBAPI interface {
+	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
+}
 
 // Clients are the AWS clients a Deployer uses.
 type Clients struct {
-	ECS        *ecs.Client
-	CodeDeploy *codedeploy.Client
-	Logs       *cloudwatchlogs.Client
-	ECR        *ecr.Client
-	ELB        *elbv2.Client
+	ECS        ECSAPI
+	CodeDeploy CodeDeployAPI
+	Logs       ecstask.LogsAPI
+	ECR        imageref.TokenAPI
+	ELB        ELBAPI
 }
 
 // NewClients builds every client from one aws.Config, so AWS_ENDPOINT_URL and the
@@ -46,15 +70,38 @@ func NewClients(cfg aws.Config) Clients {
 	}
 }
 
+// The resource names each operation reads, declared once: the command's
+// configuration check and the operation's own check both read these.
+var (
+	// WaitNeeds: following a deployment and explaining its failure (the group finds
+	// the active deployment when no ID is given).
+	WaitNeeds = config.Needs{Required: []config.Field{config.Cluster, config.Service, config.ContainerName, config.CodeDeployApp, config.CodeDeployGroup},
+		Optional: []config.Field{config.TargetGroupBlue, config.TargetGroupGreen}}
+	// DeployNeeds: creating a deployment (an AppSpec names the container and its port,
+	// and the migration hook when the environment has one), then following it.
+	DeployNeeds = WaitNeeds.Plus(config.Needs{Required: []config.Field{config.ContainerPort},
+		Optional: []config.Field{config.MigrateFunction, config.MigrationHookEvent}})
+	// RolloutNeeds: a deployment of a new revision derived from Terraform's.
+	RolloutNeeds = DeployNeeds.Plus(config.Needs{Required: []config.Field{config.TaskDefinition}})
+	// RollbackNeeds: stopping the active deployment or redeploying the previous revision.
+	RollbackNeeds = DeployNeeds
+)
+
 // Deployer rolls out one environment's API service.
 type Deployer struct {
 	Clients
-	// Resources name the environment's service, CodeDeploy group, hooks and logs.
+	// Resources name the environment's service, CodeDeploy group and hooks (the
+	// *Needs variables say which each operation reads).
 	Resources *config.Resources
 	// Out receives progress and diagnostics; nil discards them.
 	Out io.Writer
 	// Poll tunes how deployments are followed; zero values take the defaults.
 	Poll PollSettings
+}
+
+// service is the environment's API service, which says what runs now.
+func (d *Deployer) service() *servicestatus.Service {
+	return &servicestatus.Service{ECS: d.ECS, CodeDeploy: d.CodeDeploy, Resources: d.Resources}
 }
 
 func (d *Deployer) out() io.Writer {
@@ -107,7 +154,7 @@ type Plan struct {
 	Base     *ecstypes.TaskDefinition
 	Register *ecs.RegisterTaskDefinitionInput
 	Changes  []Change
-	Image    ImageRef
+	Image    imageref.Ref
 	Warnings []string
 }
 
@@ -115,7 +162,7 @@ type Plan struct {
 // unless opts.NoWait, waits for its end. A failed deployment returns a
 // *DeploymentFailedError that carries the diagnosis.
 func (d *Deployer) Rollout(ctx context.Context, opts Options) (*Result, error) {
-	if err := d.checkResources("TaskDefinition"); err != nil {
+	if err := d.check(RolloutNeeds); err != nil {
 		return nil, err
 	}
 	plan, err := d.Plan(ctx, opts)
@@ -167,12 +214,12 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 	if strings.TrimSpace(opts.Image) == "" {
 		return nil, &ConfigError{Err: errors.New("no image given: pass --image REGISTRY/REPOSITORY@sha256:DIGEST")}
 	}
-	ref, err := ParseImage(opts.Image)
+	ref, err := imageref.Parse(opts.Image)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	plan := &Plan{Image: ref}
-	resolver := Resolver{ECR: d.ECR}
+	resolver := imageref.Resolver{ECR: d.ECR}
 	// A registry that accepts the connection but never answers must not hang the
 	// rollout: the check is advisory, so after the timeout it becomes a warning.
 	regCtx, cancel := context.WithTimeout(ctx, registryTimeout)
@@ -180,14 +227,14 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 	if ref.Pinned() {
 		// A mistyped digest would otherwise only show as CannotPullContainerError
 		// minutes into the deployment.
-		if err := resolver.Check(regCtx, ref); errors.Is(err, ErrImageNotFound) {
+		if err := resolver.Check(regCtx, ref); errors.Is(err, imageref.ErrImageNotFound) {
 			return nil, &ConfigError{Err: err}
 		} else if err != nil {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("could not verify the image exists: %v", err))
 		}
 	} else {
 		if !opts.AllowTag {
-			return nil, &ConfigError{Err: fmt.Errorf("%w: %s; pass REPOSITORY@sha256:DIGEST, or --allow-tag to resolve the tag through the registry", ErrNotPinned, opts.Image)}
+			return nil, &ConfigError{Err: fmt.Errorf("%w: %s; pass REPOSITORY@sha256:DIGEST, or --allow-tag to resolve the tag through the registry", imageref.ErrNotPinned, opts.Image)}
 		}
 		pinned, err := resolver.Resolve(regCtx, ref)
 		if err != nil {
@@ -197,7 +244,7 @@ func (d *Deployer) Plan(ctx context.Context, opts Options) (*Plan, error) {
 			plan.Image = pinned
 		}
 	}
-	serving, err := d.ServiceTaskDefinition(ctx)
+	serving, err := d.service().TaskDefinition(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -297,56 +344,13 @@ func (d *Deployer) describeTaskDefinition(ctx context.Context, arn string) (*ecs
 	return out.TaskDefinition, out.Tags, nil
 }
 
-// ServiceTaskDefinition returns the ARN of the task definition the service runs: the
-// primary task set's for a CODE_DEPLOY service, the service's otherwise.
-func (d *Deployer) ServiceTaskDefinition(ctx context.Context) (string, error) {
-	svc, err := d.describeService(ctx)
-	if err != nil {
-		return "", err
-	}
-	return d.taskDefinitionOf(svc)
-}
-
-// taskDefinitionOf is ServiceTaskDefinition for a service already described.
-func (d *Deployer) taskDefinitionOf(svc *ecstypes.Service) (string, error) {
-	for _, ts := range svc.TaskSets {
-		if aws.ToString(ts.Status) == "PRIMARY" && ts.TaskDefinition != nil {
-			return aws.ToString(ts.TaskDefinition), nil
-		}
-	}
-	if svc.TaskDefinition == nil {
-		return "", fmt.Errorf("service %s in cluster %s reports no task definition", d.Resources.Service, d.Resources.Cluster)
-	}
-	return aws.ToString(svc.TaskDefinition), nil
-}
-
-func (d *Deployer) describeService(ctx context.Context) (*ecstypes.Service, error) {
-	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
-		Cluster:  aws.String(d.Resources.Cluster),
-		Services: []string{d.Resources.Service},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe service %s in cluster %s: %w", d.Resources.Service, d.Resources.Cluster, err)
-	}
-	for _, f := range out.Failures {
-		return nil, fmt.Errorf("service %s in cluster %s: %s %s (check the cluster_name and service_name outputs)",
-			d.Resources.Service, d.Resources.Cluster, aws.ToString(f.Reason), aws.ToString(f.Detail))
-	}
-	if len(out.Services) == 0 {
-		return nil, fmt.Errorf("service %s not found in cluster %s", d.Resources.Service, d.Resources.Cluster)
-	}
-	return &out.Services[0], nil
-}
-
-// checkResources says which configuration a deployment command lacks: what every one
-// needs, plus extra.
-func (d *Deployer) checkResources(extra ...string) error {
+// check says which of the operation's required names the resources lack.
+func (d *Deployer) check(n config.Needs) error {
 	if d.Resources == nil {
 		return &ConfigError{Err: errors.New("no environment resources configured")}
 	}
-	missing := d.Resources.Missing(append([]string{"Cluster", "Service", "ContainerName", "ContainerPort", "CodeDeployApp", "CodeDeployGroup"}, extra...)...)
-	if len(missing) > 0 {
-		return &ConfigError{Err: fmt.Errorf("environment resources incomplete: set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
+	if err := d.Resources.MissingError(n); err != nil {
+		return &ConfigError{Err: err}
 	}
 	return nil
 }

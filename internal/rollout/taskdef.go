@@ -75,19 +75,6 @@ func registrationOf(current *ecstypes.TaskDefinition, tags []ecstypes.Tag) *ecs.
 	}
 }
 
-// ContainerImage returns the image of the named container of td.
-func ContainerImage(td *ecstypes.TaskDefinition, container string) (string, bool) {
-	if td == nil {
-		return "", false
-	}
-	for _, c := range td.ContainerDefinitions {
-		if aws.ToString(c.Name) == container {
-			return aws.ToString(c.Image), true
-		}
-	}
-	return "", false
-}
-
 // Change is one difference between two task definitions, at a JSON path such as
 // containerDefinitions[0].image. Old or New is empty when the value was added or removed.
 type Change struct {

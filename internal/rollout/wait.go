@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/knowmetools/km-release/internal/servicestatus"
 )
 
 // PollSettings tune how a deployment is followed. The SDK's own waiter polls every 15 s;
@@ -27,8 +28,8 @@ type PollSettings struct {
 	// Heartbeat is how long the waiter stays silent before saying it is still waiting;
 	// default 30 s.
 	Heartbeat time.Duration
-	// MaxErrors is how many consecutive failed polls end the wait; default 20
-	// (throttling does not count: it only slows the polls down).
+	// MaxErrors is how many consecutive failed polls end the wait, each after the SDK's
+	// own retries; default 20.
 	MaxErrors int
 }
 
@@ -65,20 +66,6 @@ func (b *backoff) next(ok bool) time.Duration {
 	return time.Duration(float64(b.current) * jitter)
 }
 
-var (
-	throttles  = retry.IsErrorThrottles(retry.DefaultThrottles)
-	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
-)
-
-// transient tells whether a failed poll is worth another try: throttling, timeouts,
-// connection errors and 5xx, as the SDK's retryer classifies them.
-func transient(err error) (throttled, retryable bool) {
-	if throttles.IsErrorThrottle(err) == aws.TrueTernary {
-		return true, true
-	}
-	return false, retryables.IsErrorRetryable(err) == aws.TrueTernary
-}
-
 func terminal(s cdtypes.DeploymentStatus) bool {
 	switch s {
 	case cdtypes.DeploymentStatusSucceeded, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
@@ -92,6 +79,9 @@ func terminal(s cdtypes.DeploymentStatus) bool {
 // *TimeoutError when timeout (if > 0) expires, and a *DetachedError when ctx is
 // cancelled; in the last two cases the deployment keeps running.
 func (d *Deployer) Wait(ctx context.Context, id string, timeout time.Duration) (*Result, error) {
+	if err := d.check(WaitNeeds); err != nil {
+		return nil, err
+	}
 	settings := d.Poll.withDefaults()
 	waitCtx := ctx
 	if timeout > 0 {
@@ -107,24 +97,20 @@ func (d *Deployer) Wait(ctx context.Context, id string, timeout time.Duration) (
 		lastErr    error
 	)
 	for {
-		info, err := d.getDeployment(waitCtx, id)
+		info, err := servicestatus.Deployment(waitCtx, d.CodeDeploy, id)
 		ok := err == nil
 		if err != nil {
 			if waitCtx.Err() != nil {
 				return nil, d.stoppedWaiting(ctx, id, lastStatus, timeout, err)
 			}
-			throttled, retryable := transient(err)
 			var notFound *cdtypes.DeploymentDoesNotExistException
 			var badID *cdtypes.InvalidDeploymentIdException
 			if errors.As(err, &notFound) || errors.As(err, &badID) {
 				return nil, &ConfigError{Err: fmt.Errorf("deployment %s does not exist: check the id (kmdeploy status lists recent ones)", id)}
 			}
-			if !retryable {
-				return nil, fmt.Errorf("follow deployment %s: %w", id, err)
-			}
-			if !throttled {
-				failures++
-			}
+			// The SDK's retryer has already retried what it deems transient; a poll
+			// that still failed is tried again at the next interval, up to MaxErrors.
+			failures++
 			if failures >= settings.MaxErrors {
 				return nil, fmt.Errorf("follow deployment %s: %d polls in a row failed, last: %w", id, failures, err)
 			}
@@ -162,17 +148,6 @@ func (d *Deployer) stoppedWaiting(parent context.Context, id string, status cdty
 	return &DetachedError{ID: id, Err: err}
 }
 
-func (d *Deployer) getDeployment(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
-	out, err := d.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
-	if err != nil {
-		return nil, err
-	}
-	if out.DeploymentInfo == nil {
-		return nil, fmt.Errorf("deployment %s: empty answer from CodeDeploy", id)
-	}
-	return out.DeploymentInfo, nil
-}
-
 // finish turns a final status into the result or the failure with its diagnosis. It
 // uses the caller's context, not the wait's, so a timeout does not cut the diagnosis;
 // the rollback it waits for gets a timeout of its own, as long as the wait's.
@@ -206,7 +181,7 @@ func (d *Deployer) awaitRollback(ctx context.Context, info *cdtypes.DeploymentIn
 	bo := backoff{settings: d.Poll.withDefaults()}
 	announced := false
 	for {
-		rb, err := d.getDeployment(ctx, id)
+		rb, err := servicestatus.Deployment(ctx, d.CodeDeploy, id)
 		if err == nil && terminal(rb.Status) {
 			return
 		}

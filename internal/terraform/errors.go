@@ -11,7 +11,7 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no Terraform executable found (tried %s): install terraform (>= 1.10) or OpenTofu, or set KM_TF_BINARY to its path", strings.Join(e.Tried, ", "))
+	return fmt.Sprintf("no Terraform executable found (tried %s): install terraform (>= 1.11) or OpenTofu, or set KM_TF_BINARY to its path", strings.Join(e.Tried, ", "))
 }
 
 // NoWorkspaceError says the environment's workspace does not exist yet and the

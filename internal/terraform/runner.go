@@ -8,6 +8,7 @@
 package terraform
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,8 @@ type Redactor interface {
 	// Add hides more values from now on: the runner adds the old values of secret
 	// variables that the state still holds.
 	Add(values ...string)
+	// Error wraps err so its message is redacted and errors.Is/As still see it.
+	Error(err error) error
 }
 
 // Options configure a Runner.
@@ -63,6 +66,9 @@ type Options struct {
 	// Progress receives Terraform's own output and kmdeploy's progress lines;
 	// nil discards them.
 	Progress io.Writer
+	// Verbose also shows `terraform version`, init and workspace selection, which are
+	// otherwise shown only when they fail.
+	Verbose bool
 }
 
 // Runner runs Terraform for one workspace.
@@ -227,8 +233,8 @@ func (r *Runner) Prepare(ctx context.Context, create bool) error {
 	if err != nil {
 		return err
 	}
-	r.logf("terraform init (workspace %s, backend %s)", r.opts.Workspace, r.opts.Backend.Identity())
-	if err := r.streamed(func() error { return r.tf.Init(ctx, initOptions(r.backendFile())...) }); err != nil {
+	r.debugf("terraform init (workspace %s, backend %s)", r.opts.Workspace, r.opts.Backend.Identity())
+	if err := r.quiet(func() error { return r.tf.Init(ctx, initOptions(r.backendFile())...) }); err != nil {
 		return r.wrap("terraform init", err)
 	}
 	if err := r.selectWorkspace(ctx, create); err != nil {
@@ -262,7 +268,7 @@ func (r *Runner) selectWorkspace(ctx context.Context, create bool) error {
 	case current == ws:
 		return nil
 	case slices.Contains(list, ws):
-		r.logf("terraform workspace select %s", ws)
+		r.debugf("terraform workspace select %s", ws)
 		return r.wrap("terraform workspace select", r.tf.WorkspaceSelect(ctx, ws))
 	case create:
 		r.logf("terraform workspace new %s (first use of this environment)", ws)
@@ -270,6 +276,27 @@ func (r *Runner) selectWorkspace(ctx context.Context, create bool) error {
 	default:
 		return &NoWorkspaceError{Workspace: ws}
 	}
+}
+
+// quiet runs fn with Terraform's output held back: shown as progress with Verbose, or
+// after the fact when fn fails. tfexec runs `terraform version` inside some commands
+// and writes its JSON to the same output, so this keeps that back too.
+func (r *Runner) quiet(fn func() error) error {
+	if r.opts.Verbose {
+		return r.streamed(fn)
+	}
+	var held bytes.Buffer
+	r.tf.SetStdout(&held)
+	r.tf.SetStderr(&held)
+	defer func() {
+		r.tf.SetStdout(nil)
+		r.tf.SetStderr(r.progress)
+	}()
+	err := fn()
+	if err != nil {
+		_, _ = r.progress.Write(held.Bytes())
+	}
+	return err
 }
 
 // streamed runs fn with Terraform's stdout shown as progress.
@@ -281,6 +308,13 @@ func (r *Runner) streamed(fn func() error) error {
 
 func (r *Runner) lockTimeout() string {
 	return fmt.Sprintf("%ds", int(r.opts.LockTimeout/time.Second))
+}
+
+// debugf is logf with Verbose only.
+func (r *Runner) debugf(format string, args ...any) {
+	if r.opts.Verbose {
+		r.logf(format, args...)
+	}
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -299,20 +333,12 @@ func (r *Runner) wrap(step string, err error) error {
 	if r.opts.Redact == nil {
 		return err
 	}
-	return &redactedError{msg: r.opts.Redact.String(err.Error()), err: err}
+	return r.opts.Redact.Error(err)
 }
 
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 func writeIfChanged(path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/knowmetools/km-release/lambdas/jobs/jobs"
+	"github.com/knowmetools/km-release/lambdas/jobs/jobrun"
 )
 
 func main() {
@@ -19,7 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("load AWS configuration: %v", err)
 	}
-	h, err := jobs.NewHandler(ctx, envconfig.OsLookuper(), awsCfg)
+	h, err := jobrun.NewHandler(ctx, envconfig.OsLookuper(), awsCfg)
 	if err != nil {
 		log.Fatal(err)
 	}

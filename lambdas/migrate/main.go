@@ -19,9 +19,5 @@ func main() {
 	if err != nil {
 		log.Fatalf("load AWS configuration: %v", err)
 	}
-	h, err := hook.NewHandler(ctx, envconfig.OsLookuper(), awsCfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.StartHandlerWithContext(ctx, h)
+	lambda.StartHandlerWithContext(ctx, hook.NewHandler(ctx, envconfig.OsLookuper(), awsCfg))
 }

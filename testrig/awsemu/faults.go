@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -89,6 +90,14 @@ func (f *Faults) Calls(service, operation string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[faultKey(service, operation)]
+}
+
+// AllCalls reports every service/operation called since the last Reset, with counts
+// (keys "service/Operation"), e.g. to check that a refused command changed nothing.
+func (f *Faults) AllCalls() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
 }
 
 // NextTaskExit makes the named container of the next ECS task exit with code and

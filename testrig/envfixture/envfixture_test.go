@@ -24,14 +24,13 @@ func TestOptionsValidation(t *testing.T) {
 }
 
 func TestWaitStartedReportsAnUnknownTask(t *testing.T) {
-	emu := emutest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client := ecs.NewFromConfig(emu.AWSConfig())
+	client := ecs.NewFromConfig(emutest.Start(t).AWSConfig())
 	cluster := emutest.UniqueName(t)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+	if _, err := client.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	arn := "arn:aws:ecs:us-east-1:123456789012:task/" + cluster + "/0000000000000000000000000000dead"
 	err := waitStarted(ctx, client, cluster, arn, "api")
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "dead") {

@@ -15,7 +15,7 @@ import (
 // MigrateHook is the product's migration hook as an emulated Lambda: the function's
 // configured environment becomes the hook's configuration.
 func MigrateHook(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
-	return hook.NewHandler(ctx, envconfig.MapLookuper(env), awsCfg)
+	return hook.NewHandler(ctx, envconfig.MapLookuper(env), awsCfg), nil
 }
 
 // MigrateEnv is the migration function's environment for r, as the infrastructure

@@ -21,9 +21,9 @@ import (
 	"github.com/knowmetools/km-release/internal/config"
 	"github.com/knowmetools/km-release/internal/dbbackup"
 	"github.com/knowmetools/km-release/internal/dbsecret"
-	"github.com/knowmetools/km-release/testrig/realinfra"
-	"github.com/knowmetools/km-release/lambdas/jobs/jobs"
+	"github.com/knowmetools/km-release/lambdas/jobs/jobrun"
 	"github.com/knowmetools/km-release/lambdas/migrate/hook"
+	"github.com/knowmetools/km-release/testrig/realinfra"
 )
 
 // The rehearsal's environment: one workspace of the real infra/, its state in a bucket
@@ -107,7 +107,7 @@ func (r *run) wireLambdas(res config.Resources) {
 		return lambda.NewHandler(h.Handle), nil
 	})
 	r.emu.RegisterLambda(res.JobsFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
-		j, err := jobs.New(ctx, envconfig.MapLookuper(env), awsCfg, logger)
+		j, err := jobrun.New(ctx, envconfig.MapLookuper(env), awsCfg, logger)
 		if err != nil {
 			return nil, err
 		}

@@ -81,9 +81,9 @@ type Hook struct {
 // NewHandler reads the configuration and returns the Lambda handler. A configuration
 // error does not fail here: the handler then reports Failed for every hook with the
 // reason, so a deployment never waits an hour on a hook that cannot run.
-func NewHandler(ctx context.Context, l envconfig.Lookuper, awsCfg aws.Config) (lambda.Handler, error) {
+func NewHandler(ctx context.Context, l envconfig.Lookuper, awsCfg aws.Config) lambda.Handler {
 	h := New(ctx, l, awsCfg, lambdaenv.Logger(os.Stdout))
-	return lambda.NewHandler(h.Handle), nil
+	return lambda.NewHandler(h.Handle)
 }
 
 // New builds the hook; log receives its JSON log lines.

@@ -1,4 +1,6 @@
-package rollout
+// Package imageref parses container image references, resolves a tag to the digest the
+// registry serves, checks that an image exists, and decodes ECR's registry credentials.
+package imageref
 
 import (
 	"context"
@@ -23,37 +25,37 @@ import (
 // allowed: a tag can move between the check and the deployment, a digest cannot.
 var ErrNotPinned = errors.New("image is not pinned by digest")
 
-// ImageRef is a parsed image reference.
-type ImageRef struct {
+// Ref is a parsed image reference.
+type Ref struct {
 	ref name.Reference
 }
 
-// ParseImage parses ref. Loopback registries are plain HTTP (local registries and the
+// Parse parses ref. Loopback registries are plain HTTP (local registries and the
 // emulation), every other registry is HTTPS.
-func ParseImage(ref string) (ImageRef, error) {
+func Parse(ref string) (Ref, error) {
 	var opts []name.Option
 	if isLoopbackRegistry(ref) {
 		opts = append(opts, name.Insecure)
 	}
 	r, err := name.ParseReference(strings.TrimSpace(ref), opts...)
 	if err != nil {
-		return ImageRef{}, fmt.Errorf("image %q is not a valid image reference (want REGISTRY/REPOSITORY@sha256:DIGEST): %w", ref, err)
+		return Ref{}, fmt.Errorf("image %q is not a valid image reference (want REGISTRY/REPOSITORY@sha256:DIGEST): %w", ref, err)
 	}
-	return ImageRef{ref: r}, nil
+	return Ref{ref: r}, nil
 }
 
 // Pinned reports whether the reference names a digest.
-func (i ImageRef) Pinned() bool {
+func (i Ref) Pinned() bool {
 	_, ok := i.ref.(name.Digest)
 	return ok
 }
 
 // Registry is the registry host of the reference.
-func (i ImageRef) Registry() string { return i.ref.Context().RegistryStr() }
+func (i Ref) Registry() string { return i.ref.Context().RegistryStr() }
 
 // String is the reference as given (normalised by go-containerregistry only in that
 // digest and tag forms stay as written).
-func (i ImageRef) String() string { return i.ref.String() }
+func (i Ref) String() string { return i.ref.String() }
 
 // isLoopbackRegistry tells whether ref's registry host is 127.0.0.1, ::1 or localhost.
 func isLoopbackRegistry(ref string) bool {
@@ -72,31 +74,36 @@ func isLoopbackRegistry(ref string) bool {
 // ecrHost matches an ECR private registry host.
 var ecrHost = regexp.MustCompile(`^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
 
+// TokenAPI is the part of the ECR client that hands out registry credentials.
+type TokenAPI interface {
+	GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)
+}
+
 // Resolver turns an image tag into the digest the registry serves for it.
 type Resolver struct {
 	// ECR, when set, provides registry credentials for ECR registries and for the
 	// registry GetAuthorizationToken names as its proxy endpoint.
-	ECR *ecr.Client
+	ECR TokenAPI
 }
 
 // Resolve returns ref pinned to the digest the registry serves now. A reference already
 // pinned is returned unchanged without contacting the registry.
-func (r Resolver) Resolve(ctx context.Context, ref ImageRef) (ImageRef, error) {
+func (r Resolver) Resolve(ctx context.Context, ref Ref) (Ref, error) {
 	if ref.Pinned() {
 		return ref, nil
 	}
 	auth, err := r.auth(ctx, ref.Registry())
 	if err != nil {
-		return ImageRef{}, err
+		return Ref{}, err
 	}
 	desc, err := remote.Head(ref.ref, remote.WithContext(ctx), remote.WithAuth(auth))
 	if err != nil {
-		return ImageRef{}, fmt.Errorf("resolve %s to a digest: %w", ref, err)
+		return Ref{}, fmt.Errorf("resolve %s to a digest: %w", ref, err)
 	}
 	// Keep the tag for readers and add the digest that ECS will actually pull.
-	pinned, err := ParseImage(ref.String() + "@" + desc.Digest.String())
+	pinned, err := Parse(ref.String() + "@" + desc.Digest.String())
 	if err != nil {
-		return ImageRef{}, err
+		return Ref{}, err
 	}
 	return pinned, nil
 }
@@ -106,7 +113,7 @@ var ErrImageNotFound = errors.New("image not found in the registry")
 
 // Check asks the registry whether ref exists. It returns ErrImageNotFound when the
 // registry says no, and another error when it cannot tell (unreachable, no access).
-func (r Resolver) Check(ctx context.Context, ref ImageRef) error {
+func (r Resolver) Check(ctx context.Context, ref Ref) error {
 	auth, err := r.auth(ctx, ref.Registry())
 	if err != nil {
 		return err

@@ -1,20 +1,54 @@
-package rollout
+// Package runtask runs a one-off task of the API image on the service's network
+// (kmdeploy run-task): by default on the task definition the service runs now, with
+// its logs streamed, and ends with the task's own outcome.
+package runtask
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/knowmetools/km-release/internal/config"
 	"github.com/knowmetools/km-release/internal/ecstask"
+	"github.com/knowmetools/km-release/internal/servicestatus"
 )
 
-// RunTaskOptions describe a one-off task of the API image.
-type RunTaskOptions struct {
+// ECSAPI is the part of the ECS client a one-off task needs.
+type ECSAPI interface {
+	ecstask.API
+	servicestatus.ECSAPI
+}
+
+// Needs are the names Run reads: the service only to find its task definition when
+// none is given.
+var Needs = config.Needs{
+	Required: []config.Field{config.Cluster, config.ContainerName, config.TaskSubnets},
+	Optional: []config.Field{config.TaskSecurityGroups, config.Service},
+}
+
+// Runner runs one-off tasks in one environment.
+type Runner struct {
+	ECS       ECSAPI
+	Logs      ecstask.LogsAPI
+	Resources *config.Resources
+	// Out receives progress and the task's log lines; nil discards them.
+	Out io.Writer
+}
+
+func (d *Runner) out() io.Writer {
+	if d.Out == nil {
+		return io.Discard
+	}
+	return d.Out
+}
+
+// Options describe a one-off task of the API image.
+type Options struct {
 	// Command replaces the API container's command (e.g. ["migrate"]).
 	Command []string
 	// TaskDefinition to run; default: the one the service runs now.
@@ -25,22 +59,20 @@ type RunTaskOptions struct {
 	Poll time.Duration
 }
 
-// RunTask runs a one-off task on the service's network, streams its logs and returns
-// how it ended. The returned Result's Err (and ExitCode) say whether it succeeded.
-func (d *Deployer) RunTask(ctx context.Context, opts RunTaskOptions) (*ecstask.Result, error) {
+// Run runs a one-off task on the service's network, streams its logs and returns how
+// it ended. The returned Result's Err (and ExitCode) say whether it succeeded.
+func (d *Runner) Run(ctx context.Context, opts Options) (*ecstask.Result, error) {
 	if len(opts.Command) == 0 {
-		return nil, &ConfigError{Err: errors.New("no command given: pass --command, e.g. --command migrate")}
+		return nil, errors.New("no command given: pass --command, e.g. --command migrate")
 	}
-	if d.Resources == nil {
-		return nil, &ConfigError{Err: errors.New("no environment resources configured")}
-	}
-	if missing := d.Resources.Missing("Cluster", "ContainerName", "TaskSubnets"); len(missing) > 0 {
-		return nil, &ConfigError{Err: fmt.Errorf("set %s (or apply the infrastructure so its outputs provide them)", strings.Join(missing, ", "))}
+	if err := d.Resources.MissingError(Needs); err != nil {
+		return nil, err
 	}
 	tdName := opts.TaskDefinition
 	if tdName == "" {
 		var err error
-		if tdName, err = d.ServiceTaskDefinition(ctx); err != nil {
+		svc := servicestatus.Service{ECS: d.ECS, Resources: d.Resources}
+		if tdName, err = svc.TaskDefinition(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,8 @@
-package rollout
+// Package servicestatus says what an environment's API service runs: the task
+// definition and image serving now, the running tasks' digest, the recent CodeDeploy
+// deployments and the live web version (kmdeploy status). Rollouts and one-off tasks
+// ask it which task definition the service runs.
+package servicestatus
 
 import (
 	"context"
@@ -13,8 +17,47 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/knowmetools/km-release/internal/appspec"
+	"github.com/knowmetools/km-release/internal/config"
 )
+
+// ECSAPI is the part of the ECS client this package uses.
+type ECSAPI interface {
+	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+}
+
+// CodeDeployAPI is the part of the CodeDeploy client this package uses.
+type CodeDeployAPI interface {
+	ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
+	GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+}
+
+var (
+	_ ECSAPI        = (*ecs.Client)(nil)
+	_ CodeDeployAPI = (*codedeploy.Client)(nil)
+)
+
+// Needs are the names Status reads; the web version is shown when the bucket is known.
+var Needs = config.Needs{
+	Required: []config.Field{config.Cluster, config.Service, config.ContainerName, config.CodeDeployApp, config.CodeDeployGroup},
+	Optional: []config.Field{config.WebBucket},
+}
+
+// ServiceNeeds are the names TaskDefinition reads.
+var ServiceNeeds = config.Needs{Required: []config.Field{config.Cluster, config.Service}}
+
+// Service is one environment's API service.
+type Service struct {
+	ECS        ECSAPI
+	CodeDeploy CodeDeployAPI // for Status only
+	Resources  *config.Resources
+}
 
 // statusDeployments is how many recent deployments Status shows.
 const statusDeployments = 5
@@ -53,11 +96,11 @@ type StatusOptions struct {
 }
 
 // Status reports what the service runs, its recent deployments and the web version.
-func (d *Deployer) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
-	if err := d.checkResources(); err != nil {
+func (d *Service) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
+	if err := d.Resources.MissingError(Needs); err != nil {
 		return nil, err
 	}
-	svc, err := d.describeService(ctx)
+	svc, err := d.describe(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +134,7 @@ func (d *Deployer) Status(ctx context.Context, opts StatusOptions) (*Status, err
 
 // runningDigest is the image digest a running task of taskDefinition reports for the
 // API container ("" when none says).
-func (d *Deployer) runningDigest(ctx context.Context, taskDefinition string) string {
+func (d *Service) runningDigest(ctx context.Context, taskDefinition string) string {
 	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(d.Resources.Cluster), ServiceName: aws.String(d.Resources.Service)})
 	if err != nil || len(list.TaskArns) == 0 {
 		return ""
@@ -101,7 +144,7 @@ func (d *Deployer) runningDigest(ctx context.Context, taskDefinition string) str
 		return ""
 	}
 	for _, t := range desc.Tasks {
-		if !sameTaskDefinition(aws.ToString(t.TaskDefinitionArn), taskDefinition) {
+		if !SameTaskDefinition(aws.ToString(t.TaskDefinitionArn), taskDefinition) {
 			continue
 		}
 		for _, c := range t.Containers {
@@ -113,7 +156,7 @@ func (d *Deployer) runningDigest(ctx context.Context, taskDefinition string) str
 	return ""
 }
 
-func (d *Deployer) recentDeployments(ctx context.Context) ([]DeploymentRecord, error) {
+func (d *Service) recentDeployments(ctx context.Context) ([]DeploymentRecord, error) {
 	list, err := d.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
 		ApplicationName:     aws.String(d.Resources.CodeDeployApp),
 		DeploymentGroupName: aws.String(d.Resources.CodeDeployGroup),
@@ -128,7 +171,7 @@ func (d *Deployer) recentDeployments(ctx context.Context) ([]DeploymentRecord, e
 	}
 	var recs []DeploymentRecord
 	for _, id := range ids {
-		info, err := d.getDeployment(ctx, id)
+		info, err := Deployment(ctx, d.CodeDeploy, id)
 		if err != nil {
 			return nil, fmt.Errorf("describe deployment %s: %w", id, err)
 		}
@@ -186,4 +229,84 @@ func (s *Status) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
+}
+
+// TaskDefinition returns the ARN of the task definition the service runs: the primary
+// task set's for a CODE_DEPLOY service, the service's otherwise.
+func (d *Service) TaskDefinition(ctx context.Context) (string, error) {
+	if err := d.Resources.MissingError(ServiceNeeds); err != nil {
+		return "", err
+	}
+	svc, err := d.describe(ctx)
+	if err != nil {
+		return "", err
+	}
+	return d.taskDefinitionOf(svc)
+}
+
+// taskDefinitionOf is TaskDefinition for a service already described.
+func (d *Service) taskDefinitionOf(svc *ecstypes.Service) (string, error) {
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" && ts.TaskDefinition != nil {
+			return aws.ToString(ts.TaskDefinition), nil
+		}
+	}
+	if svc.TaskDefinition == nil {
+		return "", fmt.Errorf("service %s in cluster %s reports no task definition", d.Resources.Service, d.Resources.Cluster)
+	}
+	return aws.ToString(svc.TaskDefinition), nil
+}
+
+func (d *Service) describe(ctx context.Context) (*ecstypes.Service, error) {
+	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster:  aws.String(d.Resources.Cluster),
+		Services: []string{d.Resources.Service},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe service %s in cluster %s: %w", d.Resources.Service, d.Resources.Cluster, err)
+	}
+	for _, f := range out.Failures {
+		return nil, fmt.Errorf("service %s in cluster %s: %s %s (check the cluster_name and service_name outputs)",
+			d.Resources.Service, d.Resources.Cluster, aws.ToString(f.Reason), aws.ToString(f.Detail))
+	}
+	if len(out.Services) == 0 {
+		return nil, fmt.Errorf("service %s not found in cluster %s", d.Resources.Service, d.Resources.Cluster)
+	}
+	return &out.Services[0], nil
+}
+
+// Deployment describes one CodeDeploy deployment.
+func Deployment(ctx context.Context, cd CodeDeployAPI, id string) (*cdtypes.DeploymentInfo, error) {
+	out, err := cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		return nil, err
+	}
+	if out.DeploymentInfo == nil {
+		return nil, fmt.Errorf("deployment %s: empty answer from CodeDeploy", id)
+	}
+	return out.DeploymentInfo, nil
+}
+
+// ContainerImage returns the image of the named container of td.
+func ContainerImage(td *ecstypes.TaskDefinition, container string) (string, bool) {
+	if td == nil {
+		return "", false
+	}
+	for _, c := range td.ContainerDefinitions {
+		if aws.ToString(c.Name) == container {
+			return aws.ToString(c.Image), true
+		}
+	}
+	return "", false
+}
+
+// SameTaskDefinition compares task definitions given as ARNs or family:revision.
+func SameTaskDefinition(a, b string) bool {
+	short := func(s string) string {
+		if i := strings.LastIndex(s, "task-definition/"); i >= 0 {
+			return s[i+len("task-definition/"):]
+		}
+		return s
+	}
+	return short(a) == short(b)
 }

@@ -1,4 +1,4 @@
-package jobs_test
+package jobrun_test
 
 import (
 	"bytes"
@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/ecstask"
-	"github.com/knowmetools/km-release/testrig/ecstasktest"
 	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
-	"github.com/knowmetools/km-release/lambdas/jobs/jobs"
+	"github.com/knowmetools/km-release/lambdas/jobs/jobrun"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/ecstasktest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }
@@ -70,10 +70,10 @@ func (b *blueGreen) primary(t *testing.T, taskSet string) {
 	}
 }
 
-func (b *blueGreen) jobs(t *testing.T, log *bytes.Buffer) *jobs.Jobs {
+func (b *blueGreen) jobs(t *testing.T, log *bytes.Buffer) *jobrun.Jobs {
 	env := b.fx.Env()
 	env["SERVICE"] = b.service
-	j, err := jobs.New(t.Context(), envconfig.MapLookuper(env), emutest.Start(t).AWSConfig(), lambdaenv.Logger(log))
+	j, err := jobrun.New(t.Context(), envconfig.MapLookuper(env), emutest.Start(t).AWSConfig(), lambdaenv.Logger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRunsOnTheTaskDefinitionServingProduction(t *testing.T) {
 		t.Fatalf("mid-deployment run %+v: want the primary (blue) task set's definition %s", out, b.blue)
 	}
 	task := b.describe(t, out.TaskArn)
-	if aws.ToString(task.StartedBy) != jobs.StartedBy || aws.ToString(task.TaskDefinitionArn) != b.blue {
+	if aws.ToString(task.StartedBy) != jobrun.StartedBy || aws.ToString(task.TaskDefinitionArn) != b.blue {
 		t.Errorf("task startedBy %q td %q", aws.ToString(task.StartedBy), aws.ToString(task.TaskDefinitionArn))
 	}
 	ov := task.Overrides.ContainerOverrides
@@ -136,7 +136,7 @@ func TestSkipsWhileARunIsGoing(t *testing.T) {
 	b := newBlueGreen(t)
 	emutest.Start(t).Faults().NextTaskRunsFor(3 * time.Second)
 	running, err := ecstask.Run(t.Context(), b.ecs, ecstask.RunInput{Cluster: b.fx.Cluster, TaskDefinition: b.blue,
-		Subnets: b.fx.Subnets, StartedBy: jobs.StartedBy})
+		Subnets: b.fx.Subnets, StartedBy: jobrun.StartedBy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSkipsWhileARunIsGoing(t *testing.T) {
 	if !strings.Contains(log.String(), "skipping this run") {
 		t.Errorf("no skip log line:\n%s", log.String())
 	}
-	found, err := ecstask.FindByStartedBy(t.Context(), b.ecs, b.fx.Cluster, jobs.StartedBy)
+	found, err := ecstask.FindByStartedBy(t.Context(), b.ecs, b.fx.Cluster, jobrun.StartedBy)
 	if err != nil || len(found) != 1 {
 		t.Errorf("%d job tasks (want only the running one), %v", len(found), err)
 	}
@@ -161,7 +161,7 @@ func TestFailsOnNonZeroExit(t *testing.T) {
 	b := newBlueGreen(t)
 	emutest.Start(t).Faults().NextTaskExit(ecstasktest.Container, 2, "")
 	var log bytes.Buffer
-	h, err := jobs.NewHandler(t.Context(), envconfig.MapLookuper(map[string]string{}), emutest.Start(t).AWSConfig())
+	h, err := jobrun.NewHandler(t.Context(), envconfig.MapLookuper(map[string]string{}), emutest.Start(t).AWSConfig())
 	if err == nil || h != nil || !strings.Contains(err.Error(), "CLUSTER") {
 		t.Errorf("missing configuration: handler %v, error %v", h, err)
 	}
@@ -183,7 +183,7 @@ func TestHandlerThroughLambdaPayload(t *testing.T) {
 	env := b.fx.Env()
 	env["SERVICE"] = b.service
 	env["JOBS_COMMAND"] = "background-jobs --quick"
-	h, err := jobs.NewHandler(t.Context(), envconfig.MapLookuper(env), emutest.Start(t).AWSConfig())
+	h, err := jobrun.NewHandler(t.Context(), envconfig.MapLookuper(env), emutest.Start(t).AWSConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestHandlerThroughLambdaPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out jobs.Outcome
+	var out jobrun.Outcome
 	if err := json.Unmarshal(resp, &out); err != nil || out.TaskArn == "" {
 		t.Fatalf("response %s: %v", resp, err)
 	}
@@ -217,12 +217,12 @@ func TestServingTaskDefinition(t *testing.T) {
 		{"service", types.Service{TaskDefinition: aws.String("svc")}, "svc"},
 	}
 	for _, c := range cases {
-		got, from, err := jobs.ServingTaskDefinition(&c.svc)
+		got, from, err := jobrun.ServingTaskDefinition(&c.svc)
 		if err != nil || got != c.want || from == "" {
 			t.Errorf("%s: %q (%s), %v", c.name, got, from, err)
 		}
 	}
-	if _, _, err := jobs.ServingTaskDefinition(&types.Service{ServiceName: aws.String("x")}); err == nil {
+	if _, _, err := jobrun.ServingTaskDefinition(&types.Service{ServiceName: aws.String("x")}); err == nil {
 		t.Error("service without task definition accepted")
 	}
 }

@@ -1,6 +1,6 @@
-// Package jobs is the scheduled Lambda that runs the API's background jobs as a one-off
+// Package jobrun is the scheduled Lambda that runs the API's background jobs as a one-off
 // ECS task on the task definition the service serves production with now.
-package jobs
+package jobrun
 
 import (
 	"context"

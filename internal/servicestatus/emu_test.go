@@ -1,0 +1,51 @@
+package servicestatus_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/knowmetools/km-release/internal/rollout"
+	"github.com/knowmetools/km-release/internal/servicestatus"
+	"github.com/knowmetools/km-release/testrig/envfixture"
+	"github.com/knowmetools/km-release/testrig/envfixture/envtest"
+)
+
+func TestMain(m *testing.M) { envtest.Main(m) }
+
+func TestStatus(t *testing.T) {
+	env := envtest.Setup(t, envfixture.Options{NoMigrateHook: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	image, _ := env.PushImage(ctx, "status")
+	d := &rollout.Deployer{Clients: rollout.NewClients(env.AWS), Resources: &env.Resources, Poll: rollout.PollSettings{Interval: 200 * time.Millisecond}}
+	res, err := d.Rollout(ctx, rollout.Options{Image: image, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &servicestatus.Service{ECS: ecs.NewFromConfig(env.AWS), CodeDeploy: codedeploy.NewFromConfig(env.AWS), Resources: &env.Resources}
+	st, err := svc.Status(ctx, servicestatus.StatusOptions{WebVersion: func(context.Context) (string, error) { return "web-abc123", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, digest, _ := strings.Cut(image, "@")
+	if st.TaskDefinition != res.TaskDefinition || st.Image != image || st.ImageDigest != digest || st.WebVersion != "web-abc123" {
+		t.Errorf("status %+v", st)
+	}
+	if len(st.Deployments) != 1 || st.Deployments[0].ID != res.DeploymentID || st.Deployments[0].Status != "Succeeded" {
+		t.Errorf("deployments %+v", st.Deployments)
+	}
+	var text, js bytes.Buffer
+	if err := st.WriteText(&text); err != nil || !strings.Contains(text.String(), res.DeploymentID) {
+		t.Errorf("text:\n%s", text.String())
+	}
+	if err := st.WriteJSON(&js); err != nil || !strings.Contains(js.String(), fmt.Sprintf("%q", digest)) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}
