@@ -210,7 +210,7 @@ data "aws_iam_policy_document" "task_execution" {
   }
   statement {
     sid       = "EcrPull"
-    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     resources = [aws_ecr_repository.api.arn]
   }
   statement {

@@ -1,8 +1,9 @@
 # The role GitHub Actions assumes through OIDC: short-lived credentials for this
-# repository's runs in this environment only, with the permissions kmdeploy needs to
-# deploy (image push, task definitions, CodeDeploy, web publish, runbooks). Running
-# `terraform apply` needs far more; grant that separately through
-# github_actions_extra_policy_arns (see docs/infra.md).
+# repository's runs in this environment only, with exactly what the pipeline's kmdeploy
+# commands call (image push, rollout and rollback, run-task, publish-web, status),
+# measured by the rehearsal (docs/infra.md, "Least privilege"). Running `terraform
+# apply` needs far more; grant that separately through github_actions_extra_policy_arns.
+# The runbooks (maintenance, db backup/restore, bucket copy) are an operator's.
 
 locals {
   github_oidc_url          = "https://token.actions.githubusercontent.com"
@@ -68,8 +69,8 @@ data "aws_iam_policy_document" "github_actions" {
     sid = "EcrPushPull"
     actions = [
       "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-      "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-      "ecr:DescribeImages", "ecr:DescribeRepositories",
+      "ecr:CompleteLayerUpload", "ecr:PutImage",
+      "ecr:BatchGetImage", # kmdeploy rollout checks that the image exists
     ]
     resources = [aws_ecr_repository.api.arn]
   }
@@ -84,42 +85,32 @@ data "aws_iam_policy_document" "github_actions" {
   }
   statement {
     sid       = "EcsNoResourceLevel"
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeRules"]
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeTargetHealth"]
     resources = ["*"] # these actions have no resource-level permissions.
   }
   statement {
     sid       = "EcsService"
-    actions   = ["ecs:DescribeServices", "ecs:DescribeClusters"]
-    resources = [aws_ecs_service.api.id, aws_ecs_cluster.main.arn]
+    actions   = ["ecs:DescribeServices"]
+    resources = [aws_ecs_service.api.id]
   }
   statement {
     sid       = "EcsTagOnCreate"
     actions   = ["ecs:TagResource"]
-    resources = [local.cluster_tasks, "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.task_family}:*"]
+    resources = [local.task_family_arn] # the new revision carries the service's tags
     condition {
       test     = "StringEquals"
       variable = "ecs:CreateAction"
-      values   = ["RunTask", "RegisterTaskDefinition"]
+      values   = ["RegisterTaskDefinition"]
     }
   }
   statement {
     sid = "CodeDeployGroup"
     actions = [
-      "codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:StopDeployment",
-      "codedeploy:ContinueDeployment", "codedeploy:ListDeployments", "codedeploy:GetDeploymentGroup",
+      "codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:ListDeployments",
       "codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget",
+      "codedeploy:StopDeployment", # kmdeploy rollback, and a cancelled rollout
     ]
     resources = [local.deployment_group_arn]
-  }
-  statement {
-    sid       = "CodeDeployApplication"
-    actions   = ["codedeploy:GetApplication", "codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"]
-    resources = [aws_codedeploy_app.api.arn]
-  }
-  statement {
-    sid       = "CodeDeployConfig"
-    actions   = ["codedeploy:GetDeploymentConfig"]
-    resources = ["arn:${local.partition}:codedeploy:${local.region}:${local.account_id}:deploymentconfig:*"]
   }
   statement {
     sid       = "WebBucket"
@@ -133,28 +124,13 @@ data "aws_iam_policy_document" "github_actions" {
   }
   statement {
     sid       = "CloudFront"
-    actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation", "cloudfront:ListInvalidations", "cloudfront:GetDistribution"]
+    actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
     resources = [aws_cloudfront_distribution.web.arn]
   }
   statement {
-    sid       = "Lambdas"
-    actions   = ["lambda:InvokeFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration"]
-    resources = [aws_lambda_function.migrate.arn, aws_lambda_function.jobs.arn]
-  }
-  statement {
-    sid       = "JobsSchedule"
-    actions   = ["events:DescribeRule", "events:EnableRule", "events:DisableRule"]
-    resources = [aws_cloudwatch_event_rule.jobs.arn]
-  }
-  statement {
     sid       = "ReadLogs"
-    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*", "${aws_cloudwatch_log_group.migrate.arn}:*", "${aws_cloudwatch_log_group.jobs.arn}:*"]
-  }
-  statement {
-    sid       = "DatabaseSnapshots"
-    actions   = ["rds:DescribeDBInstances", "rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"]
-    resources = [aws_db_instance.main.arn, "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.name}-*"]
+    actions   = ["logs:GetLogEvents"] # run-task streams the task's output; rollout shows a failed task's last lines
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
   }
   dynamic "statement" {
     for_each = var.state_bucket == null ? [] : [1]

@@ -26,15 +26,20 @@ resource "aws_iam_role" "codedeploy" {
   assume_role_policy = data.aws_iam_policy_document.codedeploy_assume.json
 }
 
-# The AWS-managed role policy for ECS blue/green (task sets, listeners, alarms).
+# The AWS-managed role policy for ECS blue/green (task sets, listeners, alarms), in its
+# limited form: AWSCodeDeployRoleForECS would also let CodeDeploy invoke every Lambda
+# function in the account and pass any role to ECS.
 resource "aws_iam_role_policy_attachment" "codedeploy_ecs" {
   role       = aws_iam_role.codedeploy.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSCodeDeployRoleForECS"
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited"
 }
 
-# The managed policy only covers functions named CodeDeployHook_*; this grants exactly
-# the project's hook instead, whatever its name.
+# The limited policy only covers functions named CodeDeployHook_* and roles named
+# ecsTaskExecutionRole: this grants exactly the project's hook and task roles instead.
 data "aws_iam_policy_document" "codedeploy_hooks" {
+  # The replacement task set runs with the task definition's roles.
+  source_policy_documents = [data.aws_iam_policy_document.pass_task_roles.json]
+
   statement {
     sid       = "InvokeMigrationHook"
     actions   = ["lambda:InvokeFunction"]

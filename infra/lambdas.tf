@@ -34,9 +34,26 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
+# Starting a task of the API family hands its roles to ECS: what RunTask (the Lambdas,
+# the CI role) and CodeDeploy's replacement task sets both need.
+data "aws_iam_policy_document" "pass_task_roles" {
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
 # Running a one-off task of the API family in this cluster and watching it: what the
 # migration hook, the jobs function and the CI role (kmdeploy run/migrate) all do.
 data "aws_iam_policy_document" "run_api_task" {
+  source_policy_documents = [data.aws_iam_policy_document.pass_task_roles.json]
+
   statement {
     sid       = "RunApiTask"
     actions   = ["ecs:RunTask"]
@@ -49,7 +66,7 @@ data "aws_iam_policy_document" "run_api_task" {
   }
   statement {
     sid       = "WatchApiTasks"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks]
   }
   statement {
@@ -64,20 +81,11 @@ data "aws_iam_policy_document" "run_api_task" {
       values   = [aws_ecs_cluster.main.arn]
     }
   }
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.task_execution.arn, aws_iam_role.task.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
 }
 
-# What both Lambdas add to that: read the task definition to run, tag the tasks they
-# start, and read the task's log lines to report why it failed.
+# What both Lambdas add to that: read the task definition they run, to find the task's
+# log stream (the jobs function reports where it is; the hook reads the failed
+# migration's last lines from it).
 data "aws_iam_policy_document" "lambda_run_api_task" {
   source_policy_documents = [data.aws_iam_policy_document.run_api_task.json]
 
@@ -85,21 +93,6 @@ data "aws_iam_policy_document" "lambda_run_api_task" {
     sid       = "DescribeTaskDefinition"
     actions   = ["ecs:DescribeTaskDefinition"]
     resources = ["*"] # ecs:DescribeTaskDefinition has no resource-level permissions.
-  }
-  statement {
-    sid       = "TagOwnTasks"
-    actions   = ["ecs:TagResource"]
-    resources = [local.cluster_tasks]
-    condition {
-      test     = "StringEquals"
-      variable = "ecs:CreateAction"
-      values   = ["RunTask"]
-    }
-  }
-  statement {
-    sid       = "ReadTaskLogs"
-    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
   }
 }
 
@@ -124,14 +117,15 @@ data "aws_iam_policy_document" "migrate" {
     resources = ["${aws_cloudwatch_log_group.migrate.arn}:*"]
   }
   statement {
+    # A failed migration's last log lines, for the deployment's failure message.
+    sid       = "ReadTaskLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+  statement {
     sid       = "ReadDeployment"
     actions   = ["codedeploy:GetDeployment"]
     resources = [local.deployment_group_arn]
-  }
-  statement {
-    sid       = "ReadRevision"
-    actions   = ["codedeploy:GetApplicationRevision"]
-    resources = [aws_codedeploy_app.api.arn]
   }
   statement {
     sid       = "ReportHookStatus"

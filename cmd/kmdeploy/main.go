@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/knowmetools/km-release/internal/accessdenied"
 )
 
 // commandFactories is filled by each command's file (one file per command), so that
@@ -63,6 +65,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "kmdeploy:", err)
+		if line, ok := accessdenied.Explain(err); ok {
+			fmt.Fprintln(stderr, "kmdeploy:", line)
+		}
 	}
 	return exitCode(err)
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/bucketcopy"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

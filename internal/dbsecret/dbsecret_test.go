@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/dbsecret"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

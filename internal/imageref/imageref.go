@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -98,7 +99,7 @@ func (r Resolver) Resolve(ctx context.Context, ref Ref) (Ref, error) {
 	}
 	desc, err := remote.Head(ref.ref, remote.WithContext(ctx), remote.WithAuth(auth))
 	if err != nil {
-		return Ref{}, fmt.Errorf("resolve %s to a digest: %w", ref, err)
+		return Ref{}, fmt.Errorf("resolve %s to a digest: %w", ref, explainRefusal(err))
 	}
 	// Keep the tag for readers and add the digest that ECS will actually pull.
 	pinned, err := Parse(ref.String() + "@" + desc.Digest.String())
@@ -124,9 +125,19 @@ func (r Resolver) Check(ctx context.Context, ref Ref) error {
 		return fmt.Errorf("%w: %s (was it pushed? check the digest)", ErrImageNotFound, ref)
 	}
 	if err != nil {
-		return fmt.Errorf("check %s in the registry: %w", ref, err)
+		return fmt.Errorf("check %s in the registry: %w", ref, explainRefusal(err))
 	}
 	return nil
+}
+
+// explainRefusal adds what a refused registry read usually means: the answer to a
+// HEAD request has no body to say it.
+func explainRefusal(err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusForbidden || terr.StatusCode == http.StatusUnauthorized) {
+		return fmt.Errorf("%w; the registry refused the credentials: on ECR, the role needs ecr:BatchGetImage on the repository", err)
+	}
+	return err
 }
 
 func (r Resolver) auth(ctx context.Context, registry string) (authn.Authenticator, error) {
@@ -135,7 +146,10 @@ func (r Resolver) auth(ctx context.Context, registry string) (authn.Authenticato
 	}
 	out, err := r.ECR.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		if ecrHost.MatchString(registry) {
+		// A denial is a role missing ecr:GetAuthorizationToken, whatever the registry's
+		// name: going on anonymously would only hide it.
+		var api smithy.APIError
+		if ecrHost.MatchString(registry) || errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException" {
 			return nil, fmt.Errorf("get ECR credentials for %s: %w", registry, err)
 		}
 		return authn.Anonymous, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/maintenance"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }

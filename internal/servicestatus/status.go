@@ -76,6 +76,9 @@ type Status struct {
 	Deployments  []DeploymentRecord `json:"deployments"`
 	// WebVersion is the live web bundle version, "unknown" when it cannot be read.
 	WebVersion string `json:"webVersion"`
+	// Unread says why a part shown as "unknown" could not be read (e.g. access denied):
+	// status still answers, without hiding what it could not see.
+	Unread []string `json:"unread,omitempty"`
 }
 
 // DeploymentRecord is one past or current deployment of the group.
@@ -115,7 +118,11 @@ func (d *Service) Status(ctx context.Context, opts StatusOptions) (*Status, erro
 		return nil, fmt.Errorf("describe task definition %s: %w", st.TaskDefinition, err)
 	}
 	st.Image, _ = ContainerImage(td.TaskDefinition, d.Resources.ContainerName)
-	if digest := d.runningDigest(ctx, st.TaskDefinition); digest != "" {
+	digest, err := d.runningDigest(ctx, st.TaskDefinition)
+	if err != nil {
+		st.Unread = append(st.Unread, "the running tasks' image digest: "+err.Error())
+	}
+	if digest != "" {
 		st.ImageDigest = digest
 	} else if _, digest, ok := strings.Cut(st.Image, "@"); ok {
 		st.ImageDigest = digest
@@ -125,7 +132,11 @@ func (d *Service) Status(ctx context.Context, opts StatusOptions) (*Status, erro
 		return nil, err
 	}
 	if opts.WebVersion != nil {
-		if v, err := opts.WebVersion(ctx); err == nil && v != "" {
+		v, err := opts.WebVersion(ctx)
+		switch {
+		case err != nil:
+			st.Unread = append(st.Unread, "the web version: "+err.Error())
+		case v != "":
 			st.WebVersion = v
 		}
 	}
@@ -133,15 +144,18 @@ func (d *Service) Status(ctx context.Context, opts StatusOptions) (*Status, erro
 }
 
 // runningDigest is the image digest a running task of taskDefinition reports for the
-// API container ("" when none says).
-func (d *Service) runningDigest(ctx context.Context, taskDefinition string) string {
+// API container ("" when none says, or the tasks cannot be read: the error says why).
+func (d *Service) runningDigest(ctx context.Context, taskDefinition string) (string, error) {
 	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(d.Resources.Cluster), ServiceName: aws.String(d.Resources.Service)})
-	if err != nil || len(list.TaskArns) == 0 {
-		return ""
+	if err != nil {
+		return "", fmt.Errorf("list the service's tasks: %w", err)
+	}
+	if len(list.TaskArns) == 0 {
+		return "", nil
 	}
 	desc, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(d.Resources.Cluster), Tasks: list.TaskArns})
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("describe the service's tasks: %w", err)
 	}
 	for _, t := range desc.Tasks {
 		if !SameTaskDefinition(aws.ToString(t.TaskDefinitionArn), taskDefinition) {
@@ -149,11 +163,11 @@ func (d *Service) runningDigest(ctx context.Context, taskDefinition string) stri
 		}
 		for _, c := range t.Containers {
 			if aws.ToString(c.Name) == d.Resources.ContainerName && aws.ToString(c.ImageDigest) != "" {
-				return aws.ToString(c.ImageDigest)
+				return aws.ToString(c.ImageDigest), nil
 			}
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func (d *Service) recentDeployments(ctx context.Context) ([]DeploymentRecord, error) {
@@ -204,6 +218,9 @@ func (s *Status) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "Image           %s\n", s.Image)
 	fmt.Fprintf(&b, "Image digest    %s\n", s.ImageDigest)
 	fmt.Fprintf(&b, "Web version     %s\n", s.WebVersion)
+	for _, u := range s.Unread {
+		fmt.Fprintf(&b, "Could not read  %s\n", u)
+	}
 	if len(s.Deployments) == 0 {
 		b.WriteString("Deployments     none\n")
 	} else {

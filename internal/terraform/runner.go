@@ -233,8 +233,22 @@ func (r *Runner) Prepare(ctx context.Context, create bool) error {
 	if err != nil {
 		return err
 	}
+	// Select an existing workspace before init, which reads the selected workspace's
+	// state: otherwise a fresh data directory (a new CI container) means the default
+	// workspace, whose state the pipeline's role may not read.
+	if !create {
+		if err := os.MkdirAll(r.dataDir(), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(r.dataDir(), "environment"), []byte(r.opts.Workspace), 0o600); err != nil {
+			return err
+		}
+	}
 	r.debugf("terraform init (workspace %s, backend %s)", r.opts.Workspace, r.opts.Backend.Identity())
 	if err := r.quiet(func() error { return r.tf.Init(ctx, initOptions(r.backendFile())...) }); err != nil {
+		if !create && strings.Contains(err.Error(), fmt.Sprintf("Currently selected workspace %q does not exist", r.opts.Workspace)) {
+			return &NoWorkspaceError{Workspace: r.opts.Workspace}
+		}
 		return r.wrap("terraform init", err)
 	}
 	if err := r.selectWorkspace(ctx, create); err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/internal/terraform"
+	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
 
 // The S3 backend against the local AWS emulation: state per workspace under env:/,

@@ -10,6 +10,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
@@ -72,5 +73,37 @@ func BenchmarkStartFirstCalls(b *testing.B) {
 		}
 		cancel()
 		emu.Close()
+	}
+}
+
+// BenchmarkAuthorization is the cost of enforcing IAM on one call: the same call with
+// the administrator's static key (never evaluated) and with a role's temporary
+// credentials (every call evaluated against the role's policies). Compare the two
+// sub-benchmarks' ns/op.
+func BenchmarkAuthorization(b *testing.B) {
+	emu := emutest.Start(b)
+	ctx := context.Background()
+	role, err := awsemu.CreateAdminRole(ctx, emu.AWSConfig(), "bench-authorization", "ecs-tasks.amazonaws.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	creds, err := emu.AssumeRoleAs(ctx, "ecs-tasks.amazonaws.com", role, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		client *ecs.Client
+	}{
+		{"admin-key", ecs.NewFromConfig(emu.AWSConfig())},
+		{"role", ecs.NewFromConfig(emu.ConfigFor(creds))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.client.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

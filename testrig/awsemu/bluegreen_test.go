@@ -16,9 +16,9 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )
@@ -106,10 +106,12 @@ func newBlueGreen(tb testing.TB, emu *awsemu.Emulator) *blueGreen {
 		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(bg.blue), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8000)}}})
 	check(tb, "CreateService", err)
 
+	cdRole, err := awsemu.AdminRole(ctx, cfg, "codedeploy", "codedeploy.amazonaws.com")
+	check(tb, "CodeDeploy role", err)
 	_, err = bg.cd.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String(name), ComputePlatform: cdtypes.ComputePlatformEcs})
 	check(tb, "CreateApplication", err)
 	_, err = bg.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String(name), DeploymentGroupName: aws.String(name),
-		DeploymentConfigName: aws.String("CodeDeployDefault.ECSAllAtOnce"), ServiceRoleArn: aws.String("arn:aws:iam::123456789012:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.ECSAllAtOnce"), ServiceRoleArn: aws.String(cdRole),
 		EcsServices:     []cdtypes.ECSService{{ClusterName: aws.String(name), ServiceName: aws.String(name)}},
 		DeploymentStyle: &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
 		BlueGreenDeploymentConfiguration: &cdtypes.BlueGreenDeploymentConfiguration{
@@ -124,10 +126,9 @@ func newBlueGreen(tb testing.TB, emu *awsemu.Emulator) *blueGreen {
 	})
 	check(tb, "CreateDeploymentGroup", err)
 
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(bg.hook),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	role, err := awsemu.CreateAdminRole(ctx, cfg, bg.hook, "lambda.amazonaws.com")
 	check(tb, "CreateRole", err)
-	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(bg.hook), Role: role.Role.Arn,
+	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(bg.hook), Role: aws.String(role),
 		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()}, Timeout: aws.Int32(60),
 		Environment: &lambdatypes.Environment{Variables: map[string]string{"CLUSTER": name, "TASK_DEFINITION": bg.tdV2}}})
 	check(tb, "CreateFunction", err)

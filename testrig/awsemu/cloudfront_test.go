@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 )

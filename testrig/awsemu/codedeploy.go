@@ -1,7 +1,12 @@
 package awsemu
 
 import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/knowmetools/km-release/testrig/awsemu/codedeploy"
+	"github.com/knowmetools/km-release/testrig/awsemu/iampolicy"
 )
 
 // newCodeDeploy mounts the CodeDeploy ECS blue/green emulation: it changes services and
@@ -18,6 +23,18 @@ func newCodeDeploy(e *Emulator) *codedeploy.Server {
 		Minute:      e.opts.DeploymentMinute,
 		Install:     e.opts.Install,
 		Logf:        e.opts.Logf,
+		// CodeDeploy acts as the deployment group's service role.
+		RoleConfig: func(ctx context.Context, role string) (aws.Config, error) {
+			creds, err := e.authz.assumeFor(ctx, "codedeploy.amazonaws.com", role, nil)
+			return e.ConfigFor(creds), err
+		},
+		Authorize: func(ctx context.Context, role, action string, resources ...string) error {
+			req := iampolicy.Request{Action: action, Resources: resources}
+			if action == "iam:PassRole" {
+				req.Context = map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}
+			}
+			return e.authz.authorizeAs(ctx, "codedeploy.amazonaws.com", role, req)
+		},
 	})
 }
 

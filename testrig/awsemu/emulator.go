@@ -100,6 +100,7 @@ type Emulator struct {
 	proxy    *httputil.ReverseProxy
 
 	faults     *Faults
+	authz      *authorizer
 	tasks      *taskService
 	lambdas    *lambdaService
 	cd         *codedeploy.Server
@@ -145,6 +146,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		e.Close()
 		return nil, err
 	}
+	e.authz = newAuthorizer(e)
 	e.tasks = newTaskService(e)
 	e.lambdas = newLambdaService(e)
 	e.cd = newCodeDeploy(e)
@@ -207,6 +209,7 @@ func (e *Emulator) Faults() *Faults { return e.faults }
 // CodeDeploy, registry contents. Registered Lambda factories are kept.
 func (e *Emulator) Reset(ctx context.Context) error {
 	e.faults.reset()
+	e.authz.reset()
 	e.tasks.reset()
 	e.cd.Reset()
 	e.cloudFront.reset()

@@ -199,7 +199,13 @@ func (l *lambdaService) invoke(ctx context.Context, factory LambdaFactory, fn *l
 				done <- result{err: &invocationError{Type: "Runtime.ExitError", Message: fmt.Sprintf("panic: %v", p)}}
 			}
 		}()
-		h, err := factory(ctx, env, l.e.AWSConfig())
+		// Lambda runs the function with its execution role's credentials.
+		creds, err := l.e.authz.assumeFor(ctx, "lambda.amazonaws.com", aws.ToString(fn.Role), map[string][]string{"aws:SourceArn": {aws.ToString(fn.FunctionArn)}})
+		if err != nil {
+			done <- result{err: &invocationError{Type: "Runtime.InvalidRoleException", Message: "The role defined for the function cannot be assumed by Lambda: " + err.Error()}}
+			return
+		}
+		h, err := factory(ctx, env, l.e.ConfigFor(creds))
 		if err != nil {
 			done <- result{err: &invocationError{Type: "Runtime.HandlerNotFound", Message: err.Error()}}
 			return

@@ -3,6 +3,7 @@ package awsemu
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/knowmetools/km-release/testrig/awsemu/iampolicy"
 )
 
 // ociRegistry is the registry behind ECR: go-containerregistry's in-memory registry,
@@ -59,6 +62,12 @@ func (o *ociRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	name, kind, ref, ok := splitRegistryPath(r.URL.Path)
 	writes := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
+	if ok {
+		if err := o.authorize(r, name, kind, writes); err != nil {
+			writeRegistryError(w, http.StatusForbidden, "DENIED", err.Error())
+			return
+		}
+	}
 	if !ok || !writes {
 		h.ServeHTTP(w, r)
 		return
@@ -97,6 +106,43 @@ func (o *ociRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// registryTokenPrefix marks the password of an ECR token the emulation issued to a
+// role session: requests made with it are restricted to that role's policies.
+const registryTokenPrefix = "session:"
+
+// authorize checks a registry request made with a role session's ECR token against
+// the role's policies, with the action ECR checks for it; anonymous requests are the
+// account's administrator (the rig's own pushes).
+func (o *ociRegistry) authorize(r *http.Request, repo, kind string, writes bool) error {
+	_, password, ok := r.BasicAuth()
+	key, isSession := strings.CutPrefix(password, registryTokenPrefix)
+	if !ok || !isSession {
+		return nil
+	}
+	o.e.authz.mu.Lock()
+	s, known := o.e.authz.sessions[key]
+	o.e.authz.mu.Unlock()
+	if !known {
+		return fmt.Errorf("the authorization token is not valid")
+	}
+	action := "ecr:BatchGetImage"
+	switch {
+	case kind == "blobs" && r.Method == http.MethodHead:
+		action = "ecr:BatchCheckLayerAvailability" // a push asking what the registry has
+	case kind == "blobs" && !writes:
+		action = "ecr:GetDownloadUrlForLayer"
+	case kind == "blobs" && r.Method == http.MethodPost:
+		action = "ecr:InitiateLayerUpload"
+	case kind == "blobs" && r.Method == http.MethodPatch:
+		action = "ecr:UploadLayerPart"
+	case kind == "blobs":
+		action = "ecr:CompleteLayerUpload"
+	case writes:
+		action = "ecr:PutImage"
+	}
+	return o.e.authz.authorize(r.Context(), s, []iampolicy.Request{{Action: action, Resources: []string{repositoryARN(repo)}}})
+}
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -122,9 +168,15 @@ func writeRegistryError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // fixECR points repository URIs and the authorization proxy endpoint at the registry.
+// A token issued to a role session carries the session, so the registry can hold
+// the session's requests to its role's policies.
 func (e *Emulator) fixECR(resp *http.Response) error {
 	if resp.StatusCode != http.StatusOK {
 		return nil
+	}
+	session := ""
+	if _, ok := e.authz.sessionOf(resp.Request); ok {
+		session = accessKeyOf(resp.Request)
 	}
 	host := e.RegistryHost()
 	return rewriteBody(resp, func(b []byte) ([]byte, error) {
@@ -151,6 +203,9 @@ func (e *Emulator) fixECR(resp *http.Response) error {
 			for _, a := range auths {
 				if m, ok := a.(map[string]any); ok {
 					m["proxyEndpoint"] = "http://" + host
+					if session != "" {
+						m["authorizationToken"] = base64.StdEncoding.EncodeToString([]byte("AWS:" + registryTokenPrefix + session))
+					}
 				}
 			}
 		}

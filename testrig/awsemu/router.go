@@ -38,7 +38,10 @@ const (
 	protoS3
 )
 
-var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request`)
+var (
+	credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request`)
+	accessKeyRE     = regexp.MustCompile(`Credential=([^/]+)/`)
+)
 
 // serveFront is the emulation endpoint: it identifies the call, applies injected
 // faults, and hands the request to the Go emulation that owns it or to moto.
@@ -50,6 +53,9 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 	c := identify(r)
 	e.faults.count(c)
 	if e.faults.intercept(r.Context(), w, c) {
+		return
+	}
+	if r = e.authz.check(w, r, c); r == nil {
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")

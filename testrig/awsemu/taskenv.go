@@ -21,7 +21,8 @@ import (
 
 // containerEnvironment merges definition environment, override environment and
 // resolved secrets, as the ECS agent does.
-func (ts *taskService) containerEnvironment(ctx context.Context, def ecstypes.ContainerDefinition, ov *ecstypes.ContainerOverride) (map[string]string, error) {
+// Secrets are read with cfg, the task's execution role.
+func (ts *taskService) containerEnvironment(ctx context.Context, def ecstypes.ContainerDefinition, ov *ecstypes.ContainerOverride, cfg aws.Config) (map[string]string, error) {
 	env := map[string]string{}
 	for _, kv := range def.Environment {
 		env[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
@@ -32,7 +33,7 @@ func (ts *taskService) containerEnvironment(ctx context.Context, def ecstypes.Co
 		}
 	}
 	for _, s := range def.Secrets {
-		v, err := ts.resolveSecret(ctx, aws.ToString(s.ValueFrom))
+		v, err := resolveSecret(ctx, cfg, aws.ToString(s.ValueFrom))
 		if err != nil {
 			return nil, fmt.Errorf("ResourceInitializationError: unable to pull secrets or registry auth: retrieve secret %s for container %s: %w",
 				aws.ToString(s.Name), aws.ToString(def.Name), err)
@@ -44,7 +45,7 @@ func (ts *taskService) containerEnvironment(ctx context.Context, def ecstypes.Co
 
 // resolveSecret reads a secrets[].valueFrom: an SSM parameter (name or ARN) or a
 // Secrets Manager secret ARN with optional :json-key:version-stage:version-id.
-func (ts *taskService) resolveSecret(ctx context.Context, valueFrom string) (string, error) {
+func resolveSecret(ctx context.Context, cfg aws.Config, valueFrom string) (string, error) {
 	if strings.HasPrefix(valueFrom, "arn:aws:secretsmanager:") {
 		parts := strings.Split(valueFrom, ":")
 		if len(parts) < 7 {
@@ -61,7 +62,7 @@ func (ts *taskService) resolveSecret(ctx context.Context, valueFrom string) (str
 		if len(parts) > 9 && parts[9] != "" {
 			in.VersionId = aws.String(parts[9])
 		}
-		out, err := secretsmanager.NewFromConfig(ts.e.backend).GetSecretValue(ctx, in)
+		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, in)
 		if err != nil {
 			return "", err
 		}
@@ -90,7 +91,7 @@ func (ts *taskService) resolveSecret(ctx context.Context, valueFrom string) (str
 			name = valueFrom[i+len(":parameter"):]
 		}
 	}
-	client := ssm.NewFromConfig(ts.e.backend)
+	client := ssm.NewFromConfig(cfg)
 	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	var nf *ssmtypes.ParameterNotFound
 	if errors.As(err, &nf) && strings.HasPrefix(name, "/") && strings.Count(name, "/") == 1 {
@@ -117,7 +118,8 @@ type taskLog struct {
 
 // openTaskLog prepares the awslogs stream of a container, or returns nil when the
 // container has no awslogs configuration. A missing group fails like the ECS agent.
-func (ts *taskService) openTaskLog(ctx context.Context, def ecstypes.ContainerDefinition, taskID string) (*taskLog, error) {
+// It writes with cfg, the task's execution role.
+func (ts *taskService) openTaskLog(ctx context.Context, def ecstypes.ContainerDefinition, taskID string, cfg aws.Config) (*taskLog, error) {
 	lc := def.LogConfiguration
 	if lc == nil || lc.LogDriver != ecstypes.LogDriverAwslogs {
 		return nil, nil
@@ -130,7 +132,7 @@ func (ts *taskService) openTaskLog(ctx context.Context, def ecstypes.ContainerDe
 	if p := lc.Options["awslogs-stream-prefix"]; p != "" {
 		stream = p + "/" + stream
 	}
-	client := cloudwatchlogs.NewFromConfig(ts.e.backend)
+	client := cloudwatchlogs.NewFromConfig(cfg)
 	if lc.Options["awslogs-create-group"] == "true" {
 		_, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
 		var exists *cwltypes.ResourceAlreadyExistsException

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/knowmetools/km-release/testrig/awsemu/iampolicy"
 )
 
 // taskService serves ECS RunTask, DescribeTasks, StopTask and ListTasks in Go
@@ -412,6 +414,10 @@ func (ts *taskService) prepare(ctx context.Context, t *task, td ecstypes.TaskDef
 		TaskARN: t.arn, ClusterARN: t.clusterARN, StartedBy: t.startedBy, Group: t.group,
 		LaunchType: t.launchType, TaskDefinition: td, Overrides: ov,
 	}
+	exec, taskEnv, err := ts.roles(ctx, t, td, ov)
+	if err != nil {
+		return nil, nil, err
+	}
 	var logs []*taskLog
 	for _, def := range td.ContainerDefinitions {
 		var cov *ecstypes.ContainerOverride
@@ -420,9 +426,17 @@ func (ts *taskService) prepare(ctx context.Context, t *task, td ecstypes.TaskDef
 				cov = &ov.ContainerOverrides[i]
 			}
 		}
-		env, err := ts.containerEnvironment(ctx, def, cov)
+		if err := ts.mayPull(ctx, td, ov, aws.ToString(def.Image)); err != nil {
+			return nil, nil, err
+		}
+		env, err := ts.containerEnvironment(ctx, def, cov, exec)
 		if err != nil {
 			return nil, nil, err
+		}
+		for k, v := range taskEnv {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
 		}
 		cr := &ContainerRun{
 			Name: aws.ToString(def.Name), Image: aws.ToString(def.Image),
@@ -432,7 +446,7 @@ func (ts *taskService) prepare(ctx context.Context, t *task, td ecstypes.TaskDef
 		if cov != nil && cov.Command != nil {
 			cr.Command = cov.Command
 		}
-		l, err := ts.openTaskLog(ctx, def, t.id)
+		l, err := ts.openTaskLog(ctx, def, t.id, exec)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -443,6 +457,69 @@ func (ts *taskService) prepare(ctx context.Context, t *task, td ecstypes.TaskDef
 		run.Containers = append(run.Containers, cr)
 	}
 	return run, logs, nil
+}
+
+// roles gives a task its identities, as ECS does: ECS itself reads the secrets and
+// writes the logs with the execution role, and the containers get the task role's
+// credentials (here as AWS_* environment variables, with the emulation's endpoint;
+// ECS serves them from its container credentials endpoint). Without an execution
+// role the emulation reads and writes as the administrator, where ECS would refuse to
+// start the task.
+func (ts *taskService) roles(ctx context.Context, t *task, td ecstypes.TaskDefinition, ov ecstypes.TaskOverride) (aws.Config, map[string]string, error) {
+	execRole, taskRole := aws.ToString(td.ExecutionRoleArn), aws.ToString(td.TaskRoleArn)
+	if r := aws.ToString(ov.ExecutionRoleArn); r != "" {
+		execRole = r
+	}
+	if r := aws.ToString(ov.TaskRoleArn); r != "" {
+		taskRole = r
+	}
+	source := map[string][]string{"aws:SourceArn": {t.arn}}
+	exec := ts.e.backend
+	if execRole != "" {
+		creds, err := ts.e.authz.assumeFor(ctx, "ecs-tasks.amazonaws.com", execRole, source)
+		if err != nil {
+			return exec, nil, fmt.Errorf("ResourceInitializationError: ECS was unable to assume the execution role %s: %w", execRole, err)
+		}
+		exec = ts.e.ConfigFor(creds)
+	}
+	if taskRole == "" {
+		return exec, nil, nil
+	}
+	creds, err := ts.e.authz.assumeFor(ctx, "ecs-tasks.amazonaws.com", taskRole, source)
+	if err != nil {
+		return exec, nil, fmt.Errorf("ResourceInitializationError: ECS was unable to assume the task role %s: %w", taskRole, err)
+	}
+	return exec, map[string]string{
+		"AWS_ACCESS_KEY_ID": creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey, "AWS_SESSION_TOKEN": creds.SessionToken,
+		"AWS_ENDPOINT_URL": ts.e.Endpoint(), "AWS_REGION": DefaultRegion,
+	}, nil
+}
+
+// mayPull checks that the execution role may pull image, when it lives in the
+// emulation's registry (ECR), as ECS does before it starts a container.
+func (ts *taskService) mayPull(ctx context.Context, td ecstypes.TaskDefinition, ov ecstypes.TaskOverride, image string) error {
+	role := aws.ToString(td.ExecutionRoleArn)
+	if r := aws.ToString(ov.ExecutionRoleArn); r != "" {
+		role = r
+	}
+	repo, ok := strings.CutPrefix(image, ts.e.RegistryHost()+"/")
+	if role == "" || !ok {
+		return nil
+	}
+	repo, _, _ = strings.Cut(repo, "@")
+	if i := strings.LastIndexByte(repo, ':'); i >= 0 {
+		repo = repo[:i]
+	}
+	for _, req := range []iampolicy.Request{
+		{Action: "ecr:GetAuthorizationToken"},
+		{Action: "ecr:BatchGetImage", Resources: []string{repositoryARN(repo)}},
+		{Action: "ecr:GetDownloadUrlForLayer", Resources: []string{repositoryARN(repo)}},
+	} {
+		if err := ts.e.authz.authorizeAs(ctx, "ecs-tasks.amazonaws.com", role, req); err != nil {
+			return fmt.Errorf("CannotPullContainerError: pull image %s with the execution role: %w", image, err)
+		}
+	}
+	return nil
 }
 
 // finish moves a task to STOPPED with the outcome; ran says whether it reached RUNNING.

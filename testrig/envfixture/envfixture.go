@@ -31,8 +31,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/internal/config"
+	"github.com/knowmetools/km-release/testrig/awsemu"
 )
 
 // Options shape the environment. Only Name is required. The cluster, service, log
@@ -246,6 +246,8 @@ func (b *builder) loadBalancer(ctx context.Context) error {
 	return nil
 }
 
+// roles are AdministratorAccess roles: the fixture tests rollouts, not IAM (the
+// rehearsal runs on infra/'s least-privilege roles).
 func (b *builder) roles(ctx context.Context) error {
 	for _, role := range []struct {
 		suffix, principal string
@@ -256,12 +258,11 @@ func (b *builder) roles(ctx context.Context) error {
 		{"codedeploy", "codedeploy.amazonaws.com", &b.codeDeployRole},
 		{"lambda", "lambda.amazonaws.com", &b.env.LambdaRole},
 	} {
-		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, role.principal)
-		out, err := b.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(b.opts.Name + "-" + role.suffix), AssumeRolePolicyDocument: aws.String(trust)})
+		arn, err := awsemu.CreateAdminRole(ctx, b.env.AWS, b.opts.Name+"-"+role.suffix, role.principal)
 		if err != nil {
 			return err
 		}
-		*role.dst = aws.ToString(out.Role.Arn)
+		*role.dst = arn
 	}
 	return nil
 }

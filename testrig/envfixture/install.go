@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/knowmetools/km-release/testrig/awsemu/codedeploy"
 	"github.com/knowmetools/km-release/internal/ecstask"
+	"github.com/knowmetools/km-release/testrig/awsemu/codedeploy"
 )
 
 // ReplacementTasks is an Install step for the emulation (awsemu.Options.Install): it

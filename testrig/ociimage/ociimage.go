@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -184,8 +185,8 @@ func ReadMigrations(dir string, names ...string) ([]Migration, error) {
 
 // Push writes img to repository (REGISTRY/NAME) under tag and returns the reference
 // pinned by digest (REGISTRY/NAME@sha256:...). insecure allows plain HTTP, for a
-// loopback registry.
-func Push(ctx context.Context, img v1.Image, repository, tag string, insecure bool) (string, error) {
+// loopback registry; auth nil pushes anonymously.
+func Push(ctx context.Context, img v1.Image, repository, tag string, insecure bool, auth authn.Authenticator) (string, error) {
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
@@ -194,7 +195,10 @@ func Push(ctx context.Context, img v1.Image, repository, tag string, insecure bo
 	if err != nil {
 		return "", fmt.Errorf("ociimage: image reference %s:%s: %w", repository, tag, err)
 	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
+	if auth == nil {
+		auth = authn.Anonymous
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
 		return "", fmt.Errorf("ociimage: push %s: %w", ref, err)
 	}
 	d, err := img.Digest()

@@ -142,7 +142,7 @@ func TestPushPinsDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := strings.TrimPrefix(srv.URL, "http://") + "/knowme/api"
-	ref, err := Push(context.Background(), img, repo, "v1", true)
+	ref, err := Push(context.Background(), img, repo, "v1", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestPushPinsDigest(t *testing.T) {
 	if pd, _ := pulled.Digest(); pd != d {
 		t.Errorf("pulled digest %s, want %s", pd, d)
 	}
-	if _, err := Push(context.Background(), img, "not a repo", "v1", true); err == nil {
+	if _, err := Push(context.Background(), img, "not a repo", "v1", true, nil); err == nil {
 		t.Error("an invalid repository was accepted")
 	}
 }

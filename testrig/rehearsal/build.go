@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/knowmetools/km-release/testrig/ociimage"
@@ -62,8 +63,8 @@ func assemble(ctx context.Context, moduleDir, workDir string, r *release) error 
 }
 
 // push pushes the assembled image to repository, tagged with the version.
-func (r *release) push(ctx context.Context, repository string) error {
-	ref, err := ociimage.Push(ctx, r.img, repository, r.Version, true)
+func (r *release) push(ctx context.Context, repository string, auth authn.Authenticator) error {
+	ref, err := ociimage.Push(ctx, r.img, repository, r.Version, true, auth)
 	r.Image = ref
 	return err
 }

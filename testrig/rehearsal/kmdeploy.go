@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 )
 
 // kmdeploy runs the built deploy tool as a user would, with the environment's
@@ -58,6 +60,20 @@ func (k *kmdeploy) run(ctx context.Context, args ...string) (result, error) {
 	}
 	fmt.Fprintf(k.out, "  (exit code %d)\n", res.ExitCode)
 	return res, nil
+}
+
+// registryAuth logs in to the environment's registry as the pipeline does, with the
+// password `kmdeploy ecr-login` prints; the password is never echoed.
+func (k *kmdeploy) registryAuth(ctx context.Context) (authn.Authenticator, error) {
+	fmt.Fprintln(k.out, "  $ kmdeploy ecr-login (password not shown)")
+	var stderr bytes.Buffer
+	cmd := k.command(ctx, "ecr-login")
+	cmd.Stderr = &stderr
+	password, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kmdeploy ecr-login: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return &authn.Basic{Username: "AWS", Password: string(password)}, nil
 }
 
 // must runs kmdeploy args and turns a non-zero exit into an error.

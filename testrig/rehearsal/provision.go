@@ -23,6 +23,7 @@ import (
 	"github.com/knowmetools/km-release/internal/dbsecret"
 	"github.com/knowmetools/km-release/lambdas/jobs/jobrun"
 	"github.com/knowmetools/km-release/lambdas/migrate/hook"
+	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/realinfra"
 )
 
@@ -53,12 +54,33 @@ func (r *run) kmdeployEnv(infra *realinfra.Copy) []string {
 		"PATH="+os.Getenv("PATH"), "HOME="+r.workDir,
 		"KM_ENV="+envName, "KM_APP="+appSlug, "KM_TF_STATE_BUCKET="+stateBucket, "KM_TF_DIR="+infra.Dir,
 		"TF_VAR_dns_zone_name="+dnsZone,
+		// The pipeline's role may read this workspace's state (for resource names).
+		"TF_VAR_state_bucket="+stateBucket,
 		"TF_VAR_lambda_dist_dir="+infra.LambdaDir,
 		// The emulation's account has no GitHub OIDC provider yet; production
 		// accounts create it once (docs/infra.md).
 		"TF_VAR_manage_github_oidc_provider=true",
 		"KM_ROLLOUT_TIMEOUT=4m", "KM_MIGRATION_TIMEOUT=3m", "KM_TASK_TIMEOUT=3m", "KM_WEB_INVALIDATION_TIMEOUT=2m",
 	)
+}
+
+// pipelineKmdeploy is kmdeploy as the release workflow runs it: with GitHub's OIDC
+// token for this repository's environment, exchanged for the role infra/ gives the
+// pipeline (the SDK's web identity provider, as on GitHub Actions); Terraform reads
+// the state with the same role.
+func (r *run) pipelineKmdeploy(roleARN string) (*kmdeploy, error) {
+	token := filepath.Join(r.workDir, "github-oidc-token")
+	if err := os.WriteFile(token, []byte(awsemu.WebIdentityToken("repo:knowmetools/km-release:environment:"+envName)), 0o600); err != nil {
+		return nil, err
+	}
+	env := slices.DeleteFunc(slices.Clone(r.kd.env), func(kv string) bool {
+		return strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") || strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=")
+	})
+	env = append(env, "AWS_ROLE_ARN="+roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE="+token, "AWS_ROLE_SESSION_NAME=github-actions",
+		// The SDK builds the STS client of the web identity provider before it reads
+		// AWS_ENDPOINT_URL: only the service-specific variable reaches it.
+		"AWS_ENDPOINT_URL_STS="+r.emu.Endpoint())
+	return &kmdeploy{bin: r.kd.bin, out: r.kd.out, env: env}, nil
 }
 
 // accountSetup creates what infra/ expects to exist in an account already (see
@@ -101,7 +123,7 @@ func (r *run) readEnvironment(ctx context.Context) (*Environment, error) {
 // wireLambdas makes the emulation run the product's own handlers for the functions
 // Terraform created from the zips (Lambda cannot run them here: it would need Docker).
 func (r *run) wireLambdas(res config.Resources) {
-	logger := slog.New(slog.NewJSONHandler(r.detailWriter(), nil))
+	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(r.detailWriter(), &r.lambdaLog), nil))
 	r.emu.RegisterLambda(res.MigrateFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
 		h := hook.New(ctx, envconfig.MapLookuper(env), awsCfg, logger)
 		return lambda.NewHandler(h.Handle), nil

@@ -32,6 +32,7 @@ import (
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/taskrun"
 	"github.com/knowmetools/km-release/testrig/realinfra"
+	"github.com/knowmetools/km-release/testrig/syncbuf"
 )
 
 // Options configure Run.
@@ -47,6 +48,9 @@ type Options struct {
 	StepTimeout time.Duration
 	// Timeout bounds all the steps together; default 20m.
 	Timeout time.Duration
+	// Then, when set, runs after the last step succeeded, with the environment still
+	// up (tests check more on it); its error fails the rehearsal.
+	Then func(ctx context.Context, rig *Rig) error
 	// Keep leaves the environment up after the last step, prints the variables that
 	// point kmdeploy, terraform and awscli at it, and waits until ctx ends (Ctrl-C).
 	Keep bool
@@ -77,6 +81,9 @@ func Run(ctx context.Context, opts Options) (*Timeline, error) {
 	stepsCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	err := r.steps(stepsCtx)
 	cancel()
+	if err == nil && opts.Then != nil {
+		err = opts.Then(ctx, &Rig{r: r})
+	}
 	if opts.Keep && r.env != nil {
 		r.keep(ctx, err)
 	}
@@ -93,6 +100,8 @@ type run struct {
 	opts   Options
 	tl     *Timeline
 	detail *tailBuffer // emulation events and container output
+	// lambdaLog is everything the Lambda handlers logged, for checks of what they said.
+	lambdaLog syncbuf.Buffer
 
 	workDir  string
 	emu      *awsemu.Emulator
@@ -106,7 +115,8 @@ type run struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup // background work, waited for by teardown
 	webDir   string
-	kd       *kmdeploy
+	kd       *kmdeploy // as the account's administrator: infra commands
+	ci       *kmdeploy // as the pipeline: the GitHub Actions role infra/ creates
 	check    *checker
 	ports    []int // ports given to tasks, to prove nothing keeps listening
 }
@@ -159,7 +169,7 @@ func (r *run) steps(ctx context.Context) error {
 		{"build kmdeploy and the Lambda zips", r.buildTools},
 		{"kmdeploy infra apply (infra/, real AWS provider)", r.apply},
 		{"no changes, no drift after the apply", r.noDrift},
-		{"push images v1 v2 v3, build the web bundle", r.push},
+		{"push images v1 v2 v3 as the pipeline, build the web bundle", r.push},
 		{"release v1", r.releaseV1},
 		{"publish web", r.publishWeb},
 		{"v2 before its migration", r.previewV2},
@@ -168,6 +178,7 @@ func (r *run) steps(ctx context.Context) error {
 		{"a Terraform change reaches the service", r.configChange},
 		{"background jobs", r.backgroundJobs},
 		{"kmdeploy status", r.status},
+		{"least privilege, measured", r.leastPrivilege},
 	}
 	for i, s := range steps {
 		if err := r.step(ctx, s.name, s.f); err != nil {
@@ -250,6 +261,9 @@ func (r *run) apply(ctx context.Context) (string, error) {
 	}
 	r.env = env
 	r.wireLambdas(env.Resources)
+	if r.ci, err = r.pipelineKmdeploy(env.Resources.GitHubActionsRoleARN); err != nil {
+		return "", err
+	}
 	cfg := r.emu.AWSConfig()
 	r.check = &checker{env: env, ecs: ecs.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg)}
 	res := env.Resources
@@ -284,10 +298,15 @@ func (r *run) push(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+	// As the release workflow does: the GitHub Actions role's registry password.
+	auth, err := r.ci.registryAuth(ctx)
+	if err != nil {
+		return "", err
+	}
 	r.webDir = filepath.Join(r.workDir, "web")
 	g, gctx := errgroup.WithContext(ctx)
 	for _, rel := range r.rels {
-		g.Go(func() error { return rel.push(gctx, r.env.Resources.ECRRepositoryURL) })
+		g.Go(func() error { return rel.push(gctx, r.env.Resources.ECRRepositoryURL, auth) })
 	}
 	g.Go(func() error { return buildWeb(gctx, r.opts.ModuleDir, r.env.Resources.APIURL, r.webDir) })
 	if err := g.Wait(); err != nil {
@@ -302,7 +321,7 @@ func (r *run) push(ctx context.Context) (string, error) {
 
 // rollout runs `kmdeploy rollout` for rel.
 func (r *run) rollout(ctx context.Context, rel *release) (result, error) {
-	return r.kd.run(ctx, "rollout", "--image", rel.Image)
+	return r.ci.run(ctx, "rollout", "--image", rel.Image)
 }
 
 func (r *run) releaseV1(ctx context.Context) (string, error) {
@@ -328,7 +347,7 @@ func (r *run) releaseV1(ctx context.Context) (string, error) {
 }
 
 func (r *run) publishWeb(ctx context.Context) (string, error) {
-	res, err := r.kd.run(ctx, "publish-web", "--dir", r.webDir, "--version", "web-v1")
+	res, err := r.ci.run(ctx, "publish-web", "--dir", r.webDir, "--version", "web-v1")
 	if err != nil {
 		return "", err
 	}
@@ -421,6 +440,7 @@ func (r *run) releaseV3(ctx context.Context) (string, error) {
 func (r *run) configChange(ctx context.Context) (string, error) {
 	const name, value = "KM_REHEARSAL_GREETING", "hello-from-terraform"
 	r.kd.env = append(r.kd.env, fmt.Sprintf(`TF_VAR_api_environment={%q:%q}`, name, value))
+	r.ci.env = append(r.ci.env, fmt.Sprintf(`TF_VAR_api_environment={%q:%q}`, name, value))
 	if err := r.kd.must(ctx, "infra", "apply", "--auto-plan"); err != nil {
 		return "", err
 	}
@@ -509,7 +529,7 @@ func (r *run) imageOf(version string) string {
 }
 
 func (r *run) status(ctx context.Context) (string, error) {
-	res, err := r.kd.run(ctx, "status")
+	res, err := r.ci.run(ctx, "status")
 	if err != nil {
 		return "", err
 	}

@@ -16,13 +16,17 @@ import (
 // and the jobs behave as the rehearsal expects, and nothing keeps running afterwards.
 func TestRehearsal(t *testing.T) {
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl, err := Run(ctx, Options{ModuleDir: root, Out: &out})
+	// While the environment is up: least privilege, statement by statement.
+	tl, err := Run(ctx, Options{ModuleDir: root, Out: &out, Then: func(ctx context.Context, rig *Rig) error {
+		everyStatementIsNeeded(t, ctx, rig)
+		return nil
+	}})
 	if tl != nil {
 		var b bytes.Buffer
 		tl.Write(&b)
@@ -40,7 +44,7 @@ func TestRehearsal(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"kmdeploy infra apply (infra/, real AWS provider)", "no changes, no drift after the apply", "release v1",
-		"release v2", "release v3 (failing migration)", "a Terraform change reaches the service", "background jobs", "kmdeploy status", "teardown"} {
+		"release v2", "release v3 (failing migration)", "a Terraform change reaches the service", "background jobs", "kmdeploy status", "least privilege, measured", "teardown"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("timeline lacks step %q (has %q)", want, names)
 		}

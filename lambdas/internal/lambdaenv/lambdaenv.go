@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knowmetools/km-release/internal/accessdenied"
+
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/knowmetools/km-release/internal/ecstask"
@@ -175,4 +177,13 @@ func Progress(log *slog.Logger) func(ecstask.Status) {
 // Logger writes JSON lines, which CloudWatch Logs Insights reads field by field.
 func Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// Describe is err for a log line: an AWS access denial as the one line that names the
+// role, the action, the resource and where infra/ grants it; anything else as is.
+func Describe(err error) string {
+	if line, ok := accessdenied.Explain(err); ok {
+		return line
+	}
+	return err.Error()
 }

@@ -125,7 +125,7 @@ func (j *Jobs) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcome, 
 	out := Outcome{TaskArn: aws.ToString(t.TaskArn), TaskDefinition: taskDef}
 	log = log.With("task", out.TaskArn)
 	if loc, err := j.locate(ctx, taskDef, out.TaskArn); err != nil {
-		log.Warn("task logs cannot be located", "error", err.Error())
+		log.Warn("task logs cannot be located", "error", lambdaenv.Describe(err))
 	} else {
 		out.LogGroup, out.LogStream = loc.Group, loc.Stream
 		log.Info("background jobs started", "logGroup", loc.Group, "logStream", loc.Stream)
@@ -135,7 +135,7 @@ func (j *Jobs) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcome, 
 		Poll: j.cfg.Poll, Container: j.cfg.ContainerName, Progress: lambdaenv.Progress(log),
 	})
 	if err != nil {
-		log.Error("background jobs outcome unknown; the task is left running and later runs skip while it runs", "error", err.Error())
+		log.Error("background jobs outcome unknown; the task is left running and later runs skip while it runs", "error", lambdaenv.Describe(err))
 		return out, fmt.Errorf("background jobs: %w", err)
 	}
 	out.ExitCode = res.ExitCode()

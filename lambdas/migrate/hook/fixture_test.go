@@ -16,18 +16,17 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/knowmetools/km-release/internal/appspec"
+	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
+	"github.com/knowmetools/km-release/lambdas/migrate/hook"
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/testrig/ecstasktest"
 	"github.com/knowmetools/km-release/testrig/syncbuf"
-	"github.com/knowmetools/km-release/lambdas/internal/lambdaenv"
-	"github.com/knowmetools/km-release/lambdas/migrate/hook"
 )
 
 // envs records the environment each emulated task's containers received, by task ARN,
@@ -116,10 +115,12 @@ func newSite(t *testing.T, o siteOptions) *site {
 		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tgs[0]), ContainerName: aws.String(ecstasktest.Container), ContainerPort: aws.Int32(8000)}}})
 	check("CreateService", err)
 
+	cdRole, err := awsemu.AdminRole(ctx, cfg, "codedeploy", "codedeploy.amazonaws.com")
+	check("CodeDeploy role", err)
 	_, err = s.cd.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String(name), ComputePlatform: cdtypes.ComputePlatformEcs})
 	check("CreateApplication", err)
 	_, err = s.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String(name), DeploymentGroupName: aws.String(name),
-		DeploymentConfigName: aws.String("CodeDeployDefault.ECSAllAtOnce"), ServiceRoleArn: aws.String("arn:aws:iam::123456789012:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.ECSAllAtOnce"), ServiceRoleArn: aws.String(cdRole),
 		EcsServices:     []cdtypes.ECSService{{ClusterName: aws.String(s.fx.Cluster), ServiceName: aws.String(name)}},
 		DeploymentStyle: &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
 		BlueGreenDeploymentConfiguration: &cdtypes.BlueGreenDeploymentConfiguration{
@@ -141,10 +142,9 @@ func newSite(t *testing.T, o siteOptions) *site {
 	if o.timeout == 0 {
 		o.timeout = 60
 	}
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(s.hookFn),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	role, err := awsemu.CreateAdminRole(ctx, cfg, s.hookFn, "lambda.amazonaws.com")
 	check("CreateRole", err)
-	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(s.hookFn), Role: role.Role.Arn,
+	_, err = lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(s.hookFn), Role: aws.String(role),
 		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: awsemu.PlaceholderZip()},
 		Timeout: aws.Int32(o.timeout), Environment: &lambdatypes.Environment{Variables: env}})
 	check("CreateFunction", err)

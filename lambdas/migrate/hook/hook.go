@@ -114,7 +114,7 @@ func (h *Hook) Handle(ctx context.Context, ev Event) (Outcome, error) {
 		Status:                        cdtypes.LifecycleEventStatus(out.Status),
 	})
 	if err != nil {
-		log.Error("could not report the hook status", "error", err.Error())
+		log.Error("could not report the hook status", "error", lambdaenv.Describe(err))
 		return out, fmt.Errorf("report %s for deployment %s: %w", out.Status, ev.DeploymentID, err)
 	}
 	return out, nil
@@ -132,7 +132,7 @@ func (h *Hook) migrate(ctx context.Context, log *slog.Logger, ev Event) Outcome 
 	}
 	taskDef, err := h.newTaskDefinition(ctx, ev.DeploymentID)
 	if err != nil {
-		log.Error("cannot find the deployment's task definition", "error", err.Error())
+		log.Error("cannot find the deployment's task definition", "error", lambdaenv.Describe(err))
 		return failed(err.Error())
 	}
 	log = log.With("taskDefinition", taskDef)
@@ -141,7 +141,7 @@ func (h *Hook) migrate(ctx context.Context, log *slog.Logger, ev Event) Outcome 
 	defer cancel()
 	taskArn, err := h.startOrAdopt(waitCtx, log, ev.DeploymentID, taskDef)
 	if err != nil {
-		log.Error("migration task did not start", "error", err.Error())
+		log.Error("migration task did not start", "error", lambdaenv.Describe(err))
 		return failed(err.Error())
 	}
 	res, err := ecstask.Wait(waitCtx, h.ecs, h.cfg.Cluster, taskArn, ecstask.WaitOptions{
@@ -161,7 +161,7 @@ func (h *Hook) migrate(ctx context.Context, log *slog.Logger, ev Event) Outcome 
 	out := Outcome{TaskArn: taskArn, ExitCode: res.ExitCode()}
 	if err := res.Err(); err != nil {
 		out.Status, out.Reason = string(cdtypes.LifecycleEventStatusFailed), err.Error()
-		log.Error("migration failed", "task", taskArn, "exitCode", out.ExitCode, "stopCode", string(res.StopCode), "stoppedReason", res.StoppedReason, "error", err.Error())
+		log.Error("migration failed", "task", taskArn, "exitCode", out.ExitCode, "stopCode", string(res.StopCode), "stoppedReason", res.StoppedReason, "error", lambdaenv.Describe(err))
 		h.logTail(ctx, log, taskDef, taskArn)
 		return out
 	}
@@ -233,12 +233,12 @@ func (h *Hook) logTail(ctx context.Context, log *slog.Logger, taskDef, taskArn s
 	defer cancel()
 	td, err := h.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(taskDef)})
 	if err != nil {
-		log.Warn("cannot read the task definition for its logs", "error", err.Error())
+		log.Warn("cannot read the task definition for its logs", "error", lambdaenv.Describe(err))
 		return
 	}
 	loc, lines, err := ecstask.LogTail(ctx, h.logs, td.TaskDefinition, h.cfg.ContainerName, taskArn, h.cfg.LogLines)
 	if err != nil {
-		log.Warn("cannot read the migration's log", "error", err.Error())
+		log.Warn("cannot read the migration's log", "error", lambdaenv.Describe(err))
 		return
 	}
 	log.Info("migration log tail", "logGroup", loc.Group, "logStream", loc.Stream, "lines", lines)

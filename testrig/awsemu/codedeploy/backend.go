@@ -23,6 +23,7 @@ import (
 // traffic is what a deployment found and changed in ECS and ELBv2, so a rollback can
 // put it back.
 type traffic struct {
+	role                         string // the deployment group's service role, CodeDeploy's identity
 	cluster, service, serviceArn string
 	desiredCount                 int32
 	launchType                   string
@@ -73,8 +74,12 @@ func failf(code, format string, args ...any) *stepError {
 // listeners, and decides which target group is the replacement.
 func (s *Server) prepare(ctx context.Context, d *deployment) error {
 	tr := &d.traffic
+	tr.role = d.group.ServiceRoleArn
 	svcRef := d.group.EcsServices[0]
 	tr.cluster, tr.service = svcRef.ClusterName, svcRef.ServiceName
+	if err := s.may(ctx, tr, "ecs:DescribeServices", s.serviceARN(tr)); err != nil {
+		return err
+	}
 	out, err := s.aws.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &tr.cluster, Services: []string{tr.service}})
 	if err != nil {
 		return failf("INVALID_ECS_SERVICE", "describe ECS service %s in cluster %s: %v", tr.service, tr.cluster, err)
@@ -187,7 +192,7 @@ func (s *Server) forwardTarget(ctx context.Context, listener string) (string, er
 
 // route points a listener's default action at target groups: all to to when
 // toWeight is 100, else a weighted split between from and to.
-func (s *Server) route(ctx context.Context, listener, from, to string, toWeight int32) error {
+func (s *Server) route(ctx context.Context, tr *traffic, listener, from, to string, toWeight int32) error {
 	action := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward}
 	if toWeight >= 100 {
 		action.TargetGroupArn = &to
@@ -196,6 +201,9 @@ func (s *Server) route(ctx context.Context, listener, from, to string, toWeight 
 			{TargetGroupArn: &from, Weight: aws.Int32(100 - toWeight)},
 			{TargetGroupArn: &to, Weight: aws.Int32(toWeight)},
 		}}
+	}
+	if err := s.may(ctx, tr, "elasticloadbalancing:ModifyListener", listener); err != nil {
+		return err
 	}
 	_, err := s.aws.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &listener, DefaultActions: []elbtypes.Action{action}})
 	if err != nil {
@@ -226,6 +234,12 @@ func (s *Server) createReplacementTaskSet(ctx context.Context, d *deployment) er
 		in.PlatformVersion = &pv
 	} else if tr.platformVersion != "" {
 		in.PlatformVersion = &tr.platformVersion
+	}
+	if err := s.may(ctx, tr, "ecs:CreateTaskSet", s.serviceARN(tr)); err != nil {
+		return err
+	}
+	if err := s.mayPassTaskRoles(ctx, tr); err != nil {
+		return err
 	}
 	out, err := s.aws.ecs.CreateTaskSet(ctx, in)
 	if err != nil {
@@ -276,6 +290,9 @@ func (s *Server) installRequest(d *deployment) InstallRequest {
 // switchPrimary makes the replacement task set primary, which also points the
 // service's taskDefinition at the new revision.
 func (s *Server) switchPrimary(ctx context.Context, tr *traffic) error {
+	if err := s.may(ctx, tr, "ecs:UpdateServicePrimaryTaskSet", s.serviceARN(tr)); err != nil {
+		return err
+	}
 	tr.primarySwitched = true
 	_, err := s.aws.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
 		Cluster: &tr.cluster, Service: &tr.service, PrimaryTaskSet: &tr.replTaskSet,
@@ -290,6 +307,9 @@ func (s *Server) deleteTaskSet(ctx context.Context, tr *traffic, arn string) err
 	if arn == "" {
 		return nil
 	}
+	if err := s.may(ctx, tr, "ecs:DeleteTaskSet", s.serviceARN(tr)); err != nil {
+		return err
+	}
 	_, err := s.aws.ecs.DeleteTaskSet(ctx, &ecs.DeleteTaskSetInput{Cluster: &tr.cluster, Service: &tr.service, TaskSet: &arn, Force: aws.Bool(true)})
 	var nf *ecstypes.TaskSetNotFoundException
 	if err != nil && !errors.As(err, &nf) {
@@ -303,10 +323,10 @@ func (s *Server) deleteTaskSet(ctx context.Context, tr *traffic, arn string) err
 func (s *Server) restore(ctx context.Context, tr *traffic) error {
 	var errs []error
 	if tr.prodMoved {
-		errs = append(errs, s.route(ctx, tr.prodListener, tr.replTG, tr.origTG, 100))
+		errs = append(errs, s.route(ctx, tr, tr.prodListener, tr.replTG, tr.origTG, 100))
 	}
 	if tr.testMoved && tr.testListener != "" {
-		errs = append(errs, s.route(ctx, tr.testListener, tr.replTG, tr.origTG, 100))
+		errs = append(errs, s.route(ctx, tr, tr.testListener, tr.replTG, tr.origTG, 100))
 	}
 	if tr.primarySwitched {
 		if tr.origTaskSet != "" {
@@ -332,11 +352,58 @@ func wrapNil(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// invokeHook starts the hook's Lambda function asynchronously, as CodeDeploy does.
-func (s *Server) invokeHook(ctx context.Context, function, deploymentID, execID string) error {
+// invokeHook starts the hook's Lambda function asynchronously, as CodeDeploy does: as
+// the deployment group's service role when the emulation gives CodeDeploy an identity.
+func (s *Server) invokeHook(ctx context.Context, tr *traffic, function, deploymentID, execID string) error {
+	client := s.aws.lambda
+	if s.cfg.RoleConfig != nil && tr.role != "" {
+		cfg, err := s.cfg.RoleConfig(ctx, tr.role)
+		if err != nil {
+			return failf("IAM_ROLE_PERMISSIONS", "CodeDeploy cannot assume the service role %s: %v", tr.role, err)
+		}
+		client = lambda.NewFromConfig(cfg)
+	}
 	payload, _ := json.Marshal(map[string]string{"DeploymentId": deploymentID, "LifecycleEventHookExecutionId": execID})
-	_, err := s.aws.lambda.Invoke(ctx, &lambda.InvokeInput{
+	_, err := client.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: &function, InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload,
 	})
 	return err
+}
+
+// may asks whether the service role may do action on resources, CodeDeploy doing it on
+// the group's behalf.
+func (s *Server) may(ctx context.Context, tr *traffic, action string, resources ...string) error {
+	if s.cfg.Authorize == nil || tr.role == "" {
+		return nil
+	}
+	if err := s.cfg.Authorize(ctx, tr.role, action, resources...); err != nil {
+		return failf("IAM_ROLE_PERMISSIONS", "CodeDeploy does not have the permissions required to call %s with the service role %s: %v", action, tr.role, err)
+	}
+	return nil
+}
+
+// mayPassTaskRoles checks iam:PassRole of the new task definition's task and execution
+// roles: AWS requires it of the service role for the task set it creates.
+func (s *Server) mayPassTaskRoles(ctx context.Context, tr *traffic) error {
+	if s.cfg.Authorize == nil || tr.role == "" {
+		return nil
+	}
+	out, err := s.aws.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &tr.newTaskDef})
+	if err != nil {
+		return nil // CreateTaskSet reports the unknown task definition itself
+	}
+	var roles []string
+	for _, r := range []*string{out.TaskDefinition.TaskRoleArn, out.TaskDefinition.ExecutionRoleArn} {
+		if aws.ToString(r) != "" {
+			roles = append(roles, *r)
+		}
+	}
+	if len(roles) == 0 {
+		return nil
+	}
+	return s.may(ctx, tr, "iam:PassRole", roles...)
+}
+
+func (s *Server) serviceARN(tr *traffic) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", s.cfg.Region, s.cfg.AccountID, tr.cluster, tr.service)
 }

@@ -429,3 +429,15 @@ func (s *Server) batchGetDeploymentTargets(in *struct {
 	}
 	return map[string]any{"deploymentTargets": out}, nil
 }
+
+// GroupOf names the application and deployment group of a deployment, for the
+// emulation's IAM (actions on a deployment are authorised on its group).
+func (s *Server) GroupOf(id string) (app, group string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, found := s.state.deployments[id]
+	if !found {
+		return "", "", false
+	}
+	return d.info.ApplicationName, d.info.DeploymentGroupName, true
+}

@@ -20,7 +20,6 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -81,14 +80,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 func (h *harness) createFunction(name string) {
 	ctx := context.Background()
 	h.roleOnce.Do(func() {
-		out, err := iam.NewFromConfig(h.cfg).CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName:                 aws.String(name + "-role"),
-			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-		})
+		role, err := awsemu.CreateAdminRole(ctx, h.cfg, name+"-role", "lambda.amazonaws.com")
 		if err != nil {
 			h.t.Fatalf("CreateRole: %v", err)
 		}
-		h.role = out.Role.Arn
+		h.role = aws.String(role)
 	})
 	_, err := lambda.NewFromConfig(h.cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: h.role, Runtime: lambdatypes.RuntimeProvidedal2023,
@@ -256,9 +252,13 @@ func newFixture(t testing.TB, h *harness, o fixtureOptions) *fixture {
 	if cfgName == "" {
 		cfgName = "CodeDeployDefault.ECSAllAtOnce"
 	}
+	cdRole, err := awsemu.AdminRole(ctx, f.h.cfg, "codedeploy", "codedeploy.amazonaws.com")
+	if err != nil {
+		t.Fatalf("CodeDeploy role: %v", err)
+	}
 	_, err = f.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{
 		ApplicationName: &f.app, DeploymentGroupName: &f.group, DeploymentConfigName: &cfgName,
-		ServiceRoleArn: aws.String("arn:aws:iam::123456789012:role/codedeploy"),
+		ServiceRoleArn: aws.String(cdRole),
 		EcsServices:    []cdtypes.ECSService{{ClusterName: &f.cluster, ServiceName: &f.service}},
 		DeploymentStyle: &cdtypes.DeploymentStyle{
 			DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl,

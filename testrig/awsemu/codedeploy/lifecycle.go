@@ -133,7 +133,7 @@ func (s *Server) execute(d *deployment) error {
 				return nil
 			}
 			tr.testMoved = true
-			return s.route(ctx, tr.testListener, tr.origTG, tr.replTG, 100)
+			return s.route(ctx, tr, tr.testListener, tr.origTG, tr.replTG, 100)
 		}},
 		{appspec.AfterAllowTestTraffic, hooks(appspec.AfterAllowTestTraffic)},
 		{appspec.BeforeAllowTraffic, hooks(appspec.BeforeAllowTraffic)},
@@ -209,7 +209,7 @@ func (s *Server) allowTraffic(ctx context.Context, d *deployment) error {
 	}
 	tr.prodMoved = true
 	for _, w := range append(weights, 100) {
-		if err := s.route(ctx, tr.prodListener, tr.origTG, tr.replTG, w); err != nil {
+		if err := s.route(ctx, tr, tr.prodListener, tr.origTG, tr.replTG, w); err != nil {
 			return err
 		}
 		s.update(d, func() { d.target.TaskSetsInfo = s.taskSetsLocked(d, float64(w)) })
@@ -307,7 +307,7 @@ func (s *Server) runHook(ctx context.Context, d *deployment, event, function str
 	default:
 		s.logf(d, "%s hook %s: invoking", event, function)
 		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.invokeHook(ictx, function, d.info.DeploymentID, h.id)
+		err := s.invokeHook(ictx, &d.traffic, function, d.info.DeploymentID, h.id)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {

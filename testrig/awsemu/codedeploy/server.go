@@ -42,6 +42,14 @@ type Config struct {
 	Install func(ctx context.Context, r InstallRequest) error
 	// Logf receives one line per lifecycle step; nil discards.
 	Logf func(format string, args ...any)
+	// RoleConfig, when set, is Front with the credentials of a deployment group's
+	// service role: CodeDeploy invokes the hooks as that role.
+	RoleConfig func(ctx context.Context, roleARN string) (aws.Config, error)
+	// Authorize, when set, says whether the service role may do what CodeDeploy does
+	// on its behalf in ECS and ELB (action, resource ARNs; iam:PassRole is of roles
+	// passed to ECS tasks); a denial fails the deployment with IAM_ROLE_PERMISSIONS,
+	// as in AWS.
+	Authorize func(ctx context.Context, roleARN, action string, resources ...string) error
 }
 
 // InstallRequest describes the replacement task set the Install step must bring up.

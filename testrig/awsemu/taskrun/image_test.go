@@ -33,7 +33,7 @@ func TestImageCacheFollowsRetaggedImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ociimage.Push(ctx, img, repo, "latest", true); err != nil {
+		if _, err := ociimage.Push(ctx, img, repo, "latest", true, nil); err != nil {
 			t.Fatal(err)
 		}
 		u, err := cache.get(ctx, repo+":latest")

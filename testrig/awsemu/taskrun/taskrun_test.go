@@ -21,13 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/knowmetools/km-release/internal/rollout"
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/codedeploy"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
 	"github.com/knowmetools/km-release/testrig/awsemu/taskrun"
 	"github.com/knowmetools/km-release/testrig/envfixture"
 	"github.com/knowmetools/km-release/testrig/ociimage"
-	"github.com/knowmetools/km-release/internal/rollout"
 )
 
 var (
@@ -131,7 +131,7 @@ func setup(t *testing.T, env map[string]string, secrets map[string]string) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.image, err = ociimage.Push(ctx, img, aws.ToString(repo.Repository.RepositoryUri), "test", true); err != nil {
+	if f.image, err = ociimage.Push(ctx, img, aws.ToString(repo.Repository.RepositoryUri), "test", true, nil); err != nil {
 		t.Fatal(err)
 	}
 
