@@ -52,10 +52,12 @@ lambdas:
 # Performance report: emulation start and blue/green deployment times, rollout
 # end-detection latency, and web publishing against `aws s3 sync` (needs awscli).
 bench: check-moto
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/awsemu/...
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./testrig/awsemu/...
 	$(GO) test -run '^$$' -bench EndDetection -benchtime 10x ./internal/rollout/
 	$(GO) test -run '^$$' -bench Publish -benchtime 1x -timeout 30m ./internal/webpublish/
 
-# Engine-backed pipeline tests: need a Dagger engine (v0.21.8) and its CLI.
+# Engine-backed pipeline tests: need a Dagger engine (v0.21.8) and its CLI. They run the
+# module's functions, so a later `dagger call` reuses their caches. With
+# KM_TF_PROVIDER_MIRROR=<dir>, also Terraform in the toolbox from that provider mirror.
 test-dagger:
 	cd ci && $(GO) test -count=1 -tags dagger -timeout 60m ./pipeline/...

@@ -54,12 +54,14 @@ type KmRelease struct {
 	AwsSessionToken *dagger.Secret
 	// +private
 	TfVar []*dagger.Secret
+	// +private
+	TfProviderMirror *dagger.Directory
 }
 
 func New(
 	// This repository: the deploy tool, infra/ and the sample apps.
 	// +defaultPath="/"
-	// +ignore=[".git", "**/node_modules", "**/.terraform", "bin", "dist", ".rehearsal", "ci/dagger.gen.go", "ci/internal/dagger", "ci/internal/querybuilder", "ci/internal/telemetry"]
+	// +ignore=[".git", "**/node_modules", "**/.terraform", "bin", "dist", ".rehearsal", "kmdeploy", "examples/web/build", "**/*.tfplan", "**/terraform.tfstate*", "infra/kmdeploy_*_override.tf", "ci/dagger.gen.go", "ci/internal/dagger", "ci/internal/querybuilder", "ci/internal/telemetry"]
 	source *dagger.Directory,
 	// The API source (a km-api checkout); the sample in examples/api when omitted.
 	// +optional
@@ -117,18 +119,24 @@ func New(
 	// Secret Terraform variables, each named by its URI: env://TF_VAR_name (repeatable).
 	// +optional
 	tfVar []*dagger.Secret,
+	// A Terraform provider mirror (filesystem layout: registry.terraform.io/hashicorp/aws/<version>/<os_arch>/...)
+	// for hashicorp/* providers, where registry.terraform.io cannot be reached.
+	// +optional
+	tfProviderMirror *dagger.Directory,
 ) *KmRelease {
 	return &KmRelease{
 		Source: source, Api: api, ApiPath: apiPath, Web: web, WebPath: webPath,
 		GoImage: goImage, NodeImage: nodeImage, PythonImage: pythonImage, TerraformImage: terraformImage, BaseImage: baseImage,
 		Region: region, StateBucket: stateBucket, StateKey: stateKey, App: app, AwsEndpointUrl: awsEndpointUrl,
 		AwsAccessKeyId: awsAccessKeyId, AwsSecretAccessKey: awsSecretAccessKey, AwsSessionToken: awsSessionToken, TfVar: tfVar,
+		TfProviderMirror: tfProviderMirror,
 	}
 }
 
 // Runs the API's tests (pytest, black, flake8 for km-api; go test for the sample).
 // +check
-func (m *KmRelease) TestApi(ctx context.Context) error {
+func (m *KmRelease) TestApi(ctx context.Context) (err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return err
@@ -138,7 +146,8 @@ func (m *KmRelease) TestApi(ctx context.Context) error {
 
 // Runs the web app's tests.
 // +check
-func (m *KmRelease) TestWeb(ctx context.Context) error {
+func (m *KmRelease) TestWeb(ctx context.Context) (err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return err
@@ -146,17 +155,18 @@ func (m *KmRelease) TestWeb(ctx context.Context) error {
 	return pipeline.RunCheck(ctx, "test-web", func() (*lib.Container, error) { return pipeline.TestWeb(ctx, r.Client, r.Web, r.Images) })
 }
 
-// Builds the API image from its Dockerfile, with VERSION set to the commit.
-func (m *KmRelease) BuildApi(ctx context.Context, commit string) (*dagger.Container, error) {
+// Builds the API image from its Dockerfile, with VERSION set to the commit and the base images as build arguments (GO_IMAGE, BASE_IMAGE, ...).
+func (m *KmRelease) BuildApi(ctx context.Context, commit string) (_ *dagger.Container, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctr, err := pipeline.BuildAPI(ctx, r.API, commit)
+	ctr, err := pipeline.BuildAPI(ctx, r.API, commit, r.Images)
 	if err != nil {
 		return nil, err
 	}
-	return toContainer(ctx, ctr)
+	return toContainer(ctx, "build-api", ctr)
 }
 
 // Builds the API image and pushes it to the environment's ECR repository; returns repo@sha256:...
@@ -168,13 +178,17 @@ func (m *KmRelease) PublishApi(
 	// Repository URL; the environment's ecr_repository_url output when empty.
 	// +optional
 	repository string,
-) (string, error) {
+) (_ string, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return "", err
 	}
-	image, err := pipeline.BuildAPI(ctx, r.API, commit)
+	image, err := pipeline.BuildAPI(ctx, r.API, commit, r.Images)
 	if err != nil {
+		return "", err
+	}
+	if image, err = pipeline.SyncContainer(ctx, "build-api", image); err != nil {
 		return "", err
 	}
 	return pipeline.PublishAPI(ctx, r.Client, image, r.Deployer(env), repository, commit)
@@ -188,7 +202,8 @@ func (m *KmRelease) BuildWeb(
 	// API URL; the environment's api_url output when empty.
 	// +optional
 	apiUrl string,
-) (*dagger.Directory, error) {
+) (_ *dagger.Directory, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return nil, err
@@ -197,25 +212,27 @@ func (m *KmRelease) BuildWeb(
 	if err != nil {
 		return nil, err
 	}
-	return toDirectory(ctx, bundle)
+	return toDirectory(ctx, "build-web", bundle)
 }
 
 // The Lambda zips (migration hook, background jobs).
-func (m *KmRelease) Lambdas(ctx context.Context) (*dagger.Directory, error) {
+func (m *KmRelease) Lambdas(ctx context.Context) (_ *dagger.Directory, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return toDirectory(ctx, pipeline.Lambdas(r.Client, r.Repo, r.Images))
+	return toDirectory(ctx, "lambdas", pipeline.Lambdas(r.Client, r.Repo, r.Images))
 }
 
 // A small image with kmdeploy, terraform and infra/.
-func (m *KmRelease) Toolbox(ctx context.Context) (*dagger.Container, error) {
+func (m *KmRelease) Toolbox(ctx context.Context) (_ *dagger.Container, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return toContainer(ctx, pipeline.Toolbox(r.Client, r.Repo, r.Images))
+	return toContainer(ctx, "toolbox", pipeline.Toolbox(r.Client, r.Repo, r.Images, r.Toolbox))
 }
 
 // Shows what Terraform would change in the environment.
@@ -250,7 +267,8 @@ func (m *KmRelease) PublishWeb(
 	// A bundle built earlier; built for the environment when omitted.
 	// +optional
 	bundle *dagger.Directory,
-) (string, error) {
+) (_ string, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return "", err
@@ -258,8 +276,8 @@ func (m *KmRelease) PublishWeb(
 	var b *lib.Directory
 	if bundle != nil {
 		b, err = fromDirectory(ctx, r.Client, bundle)
-	} else {
-		b, err = r.WebBundle(ctx, env, "")
+	} else if b, err = r.WebBundle(ctx, env, ""); err == nil {
+		b, err = pipeline.SyncDirectory(ctx, "build-web", b)
 	}
 	if err != nil {
 		return "", err
@@ -288,7 +306,8 @@ func (m *KmRelease) Release(
 	// +optional
 	// +default="production"
 	productionEnv string,
-) (string, error) {
+) (_ string, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return "", err
@@ -308,7 +327,8 @@ func (m *KmRelease) Promote(
 	// +optional
 	// +default="production"
 	productionEnv string,
-) (string, error) {
+) (_ string, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return "", err
@@ -320,19 +340,22 @@ func (m *KmRelease) Promote(
 
 // gofmt and go vet of the deploy tool's module.
 // +check
-func (m *KmRelease) Lint(ctx context.Context) error {
+func (m *KmRelease) Lint(ctx context.Context) (err error) {
+	defer explain(&err)
 	return m.runCheck(ctx, "lint", pipeline.LintCheck)
 }
 
 // The deploy tool's test suite (with moto, terraform and Postgres in the container).
 // +check
-func (m *KmRelease) Tests(ctx context.Context) error {
+func (m *KmRelease) Tests(ctx context.Context) (err error) {
+	defer explain(&err)
 	return m.runCheck(ctx, "tests", pipeline.TestCheck)
 }
 
 // This pipeline's own unit tests.
 // +check
-func (m *KmRelease) PipelineTests(ctx context.Context) error {
+func (m *KmRelease) PipelineTests(ctx context.Context) (err error) {
+	defer explain(&err)
 	return m.runCheck(ctx, "pipeline-tests", pipeline.PipelineCheck)
 }
 
@@ -344,7 +367,8 @@ func (m *KmRelease) runCheck(ctx context.Context, name string, recipe func(*lib.
 	return pipeline.RunCheck(ctx, name, func() (*lib.Container, error) { return recipe(r.Client, r.Repo, r.Images), nil })
 }
 
-func (m *KmRelease) withDeployer(ctx context.Context, env string, op func(pipeline.Deployer, context.Context) (string, error)) (string, error) {
+func (m *KmRelease) withDeployer(ctx context.Context, env string, op func(pipeline.Deployer, context.Context) (string, error)) (_ string, err error) {
+	defer explain(&err)
 	r, err := m.pipeline(ctx)
 	if err != nil {
 		return "", err
@@ -386,6 +410,12 @@ func (m *KmRelease) pipeline(ctx context.Context) (*pipeline.Release, error) {
 			}
 		}
 	}
+	var toolbox pipeline.ToolboxOpts
+	if m.TfProviderMirror != nil {
+		if toolbox.ProviderMirror, err = fromDirectory(ctx, c, m.TfProviderMirror); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range m.TfVar {
 		ls, err := fromSecret(ctx, c, s)
 		if err != nil {
@@ -405,6 +435,7 @@ func (m *KmRelease) pipeline(ctx context.Context) (*pipeline.Release, error) {
 			Region: m.Region, StateBucket: m.StateBucket, StateKey: m.StateKey, App: m.App, EndpointURL: m.AwsEndpointUrl,
 		},
 		Creds:      creds,
+		Toolbox:    toolbox,
 		Staging:    "staging",
 		Production: "production",
 		Log:        os.Stderr,
@@ -427,7 +458,12 @@ func fromSecret(ctx context.Context, c *lib.Client, s *dagger.Secret) (*lib.Secr
 	return c.LoadSecretFromID(lib.SecretID(id)), nil
 }
 
-func toContainer(ctx context.Context, ctr *lib.Container) (*dagger.Container, error) {
+// toContainer builds ctr (see pipeline.SyncContainer) and hands it to the caller.
+func toContainer(ctx context.Context, step string, ctr *lib.Container) (*dagger.Container, error) {
+	ctr, err := pipeline.SyncContainer(ctx, step, ctr)
+	if err != nil {
+		return nil, err
+	}
 	id, err := ctr.ID(ctx)
 	if err != nil {
 		return nil, err
@@ -435,10 +471,19 @@ func toContainer(ctx context.Context, ctr *lib.Container) (*dagger.Container, er
 	return dag.LoadContainerFromID(dagger.ContainerID(id)), nil
 }
 
-func toDirectory(ctx context.Context, d *lib.Directory) (*dagger.Directory, error) {
+// toDirectory builds d and hands it to the caller.
+func toDirectory(ctx context.Context, step string, d *lib.Directory) (*dagger.Directory, error) {
+	d, err := pipeline.SyncDirectory(ctx, step, d)
+	if err != nil {
+		return nil, err
+	}
 	id, err := d.ID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
 }
+
+// explain rewrites a function's error for the caller, at the end of every function: see
+// pipeline.ForModule.
+func explain(err *error) { *err = pipeline.ForModule(*err) }

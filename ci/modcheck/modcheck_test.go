@@ -2,6 +2,7 @@ package modcheck
 
 import (
 	"context"
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	lib "dagger.io/dagger"
+
+	"dagger/km-release/pipeline"
 )
 
 // moduleRoot is ci/, where main.go and go.mod live.
@@ -148,6 +151,27 @@ func TestFunctionPragmas(t *testing.T) {
 	}
 	if checks < 3 {
 		t.Errorf("want at least 3 check functions, found %d", checks)
+	}
+}
+
+// The engine tests take the repository as the module does: with the same files left out, so
+// that both give the engine the same directory (and the same cache keys).
+func TestSourceIgnoreMatchesModule(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(moduleRoot, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "// +ignore=")
+	if !ok {
+		t.Fatal("main.go has no +ignore pragma")
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	var ignore []string
+	if err := json.Unmarshal([]byte(line), &ignore); err != nil {
+		t.Fatalf("main.go's +ignore: %v", err)
+	}
+	if !slices.Equal(ignore, pipeline.SourceIgnore) {
+		t.Fatalf("main.go's +ignore %q differs from pipeline.SourceIgnore %q", ignore, pipeline.SourceIgnore)
 	}
 }
 

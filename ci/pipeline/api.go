@@ -36,7 +36,7 @@ func TestAPI(ctx context.Context, c *dagger.Client, src Source, img Images) (*da
 	switch plan.Kind {
 	case APIPython:
 		ctr = c.Container().From(img.Python).
-			WithMountedCache("/root/.cache/pip", c.CacheVolume("km-release-pip")).
+			WithMountedCache("/root/.cache/pip", c.CacheVolume(cachePip)).
 			WithDirectory("/src", src.Dir).
 			WithWorkdir("/src/"+plan.Path).
 			// km-api's test settings: SQLite and in-memory files, no services needed.
@@ -54,8 +54,8 @@ func TestAPI(ctx context.Context, c *dagger.Client, src Source, img Images) (*da
 }
 
 // BuildAPI builds the API image from the source's Dockerfile, with the commit baked in as
-// the VERSION build argument.
-func BuildAPI(ctx context.Context, src Source, commit string) (*dagger.Container, error) {
+// the VERSION build argument and the base images as build arguments (APIBuildArgs).
+func BuildAPI(ctx context.Context, src Source, commit string, img Images) (*dagger.Container, error) {
 	if err := ValidateCommit(commit); err != nil {
 		return nil, err
 	}
@@ -65,8 +65,22 @@ func BuildAPI(ctx context.Context, src Source, commit string) (*dagger.Container
 	}
 	return src.Dir.DockerBuild(dagger.DirectoryDockerBuildOpts{
 		Dockerfile: plan.Dockerfile,
-		BuildArgs:  []dagger.BuildArg{{Name: "VERSION", Value: commit}},
+		BuildArgs:  APIBuildArgs(commit, img),
 	}), nil
+}
+
+// APIBuildArgs are the API image's build arguments: VERSION (the commit) and the pipeline's
+// base images under the names a Dockerfile declares before its FROM lines (`ARG GO_IMAGE`,
+// `FROM ${GO_IMAGE}`), so that one mirror setting (--go-image, --base-image, ...) serves the
+// Dockerfile too. A Dockerfile ignores the arguments it does not declare.
+func APIBuildArgs(commit string, img Images) []dagger.BuildArg {
+	return []dagger.BuildArg{
+		{Name: "VERSION", Value: commit},
+		{Name: "GO_IMAGE", Value: img.Go},
+		{Name: "PYTHON_IMAGE", Value: img.Python},
+		{Name: "NODE_IMAGE", Value: img.Node},
+		{Name: "BASE_IMAGE", Value: img.Base},
+	}
 }
 
 // PublishAPI pushes image to the environment's ECR repository (repository, or the
@@ -120,8 +134,8 @@ func goTester(c *dagger.Client, img Images) *dagger.Container {
 	return c.Container().From(img.Go).
 		WithExec([]string{"sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null && ln -sf /usr/lib/postgresql/*/bin/* /usr/local/bin/"}).
 		WithExec([]string{"useradd", "--create-home", testUser}).
-		WithMountedCache(home+"/go/pkg/mod", c.CacheVolume("km-release-tester-gomod"), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
-		WithMountedCache(home+"/.cache/go-build", c.CacheVolume("km-release-tester-gobuild"), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
+		WithMountedCache(home+"/go/pkg/mod", c.CacheVolume(cacheTesterGoMod), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
+		WithMountedCache(home+"/.cache/go-build", c.CacheVolume(cacheTesterGoBuild), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
 		WithEnvVariable("GOMODCACHE", home+"/go/pkg/mod").
 		WithEnvVariable("GOCACHE", home+"/.cache/go-build").
 		WithEnvVariable("HOME", home).

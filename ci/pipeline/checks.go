@@ -7,18 +7,19 @@ import (
 // The repository's own checks, run in containers so `dagger check` gives the same result on
 // a laptop and in CI.
 
-// LintCheck runs gofmt and go vet on the deploy tool's module.
+// LintCheck runs gofmt and go vet on the deploy tool's module: all of it, test rig included
+// (ci/ is a module of its own, checked by PipelineCheck).
 func LintCheck(c *dagger.Client, repo *dagger.Directory, img Images) *dagger.Container {
-	return goBuilder(c, repo, img).
-		WithExec([]string{"sh", "-c", `out=$(gofmt -l cmd internal lambdas examples); if [ -n "$out" ]; then echo "gofmt needed:"; echo "$out"; exit 1; fi`}).
+	return goBuilder(c, repo, img, dagger.ContainerWithDirectoryOpts{Exclude: []string{"ci", "**/node_modules"}}).
+		WithExec([]string{"sh", "-c", `out=$(gofmt -l .); if [ -n "$out" ]; then echo "gofmt needed:"; echo "$out"; exit 1; fi`}).
 		WithExec([]string{"go", "vet", "./..."})
 }
 
 // PipelineCheck runs this module's own unit tests (no engine needed).
 func PipelineCheck(c *dagger.Client, repo *dagger.Directory, img Images) *dagger.Container {
 	return c.Container().From(img.Go).
-		WithMountedCache("/go/pkg/mod", c.CacheVolume("km-release-gomod")).
-		WithMountedCache("/root/.cache/go-build", c.CacheVolume("km-release-gobuild")).
+		WithMountedCache("/go/pkg/mod", c.CacheVolume(cacheGoMod)).
+		WithMountedCache("/root/.cache/go-build", c.CacheVolume(cacheGoBuild)).
 		WithDirectory("/src/ci", repo.Directory("ci"), dagger.ContainerWithDirectoryOpts{
 			Exclude: []string{"dagger.gen.go", "internal/dagger", "internal/querybuilder", "internal/telemetry"},
 		}).
@@ -41,8 +42,8 @@ func TestCheck(c *dagger.Client, repo *dagger.Directory, img Images) *dagger.Con
 		WithDirectory("/usr/local/lib/node_modules/npm", node.Directory("/usr/local/lib/node_modules/npm")).
 		WithExec([]string{"ln", "-sf", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "/usr/local/bin/npm"}).
 		WithExec([]string{"useradd", "--create-home", testUser}).
-		WithMountedCache("/home/"+testUser+"/go/pkg/mod", c.CacheVolume("km-release-tester-gomod"), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
-		WithMountedCache("/home/"+testUser+"/.cache/go-build", c.CacheVolume("km-release-tester-gobuild"), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
+		WithMountedCache("/home/"+testUser+"/go/pkg/mod", c.CacheVolume(cacheTesterGoMod), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
+		WithMountedCache("/home/"+testUser+"/.cache/go-build", c.CacheVolume(cacheTesterGoBuild), dagger.ContainerWithMountedCacheOpts{Owner: testUser}).
 		WithEnvVariable("HOME", "/home/"+testUser).
 		WithEnvVariable("GOMODCACHE", "/home/"+testUser+"/go/pkg/mod").
 		WithEnvVariable("GOCACHE", "/home/"+testUser+"/.cache/go-build").

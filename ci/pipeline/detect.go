@@ -66,7 +66,7 @@ func (p APIPlan) TestCommands() [][]string {
 	case APIPython:
 		var cmds [][]string
 		for _, r := range p.Requires {
-			cmds = append(cmds, []string{"pip", "install", "--no-cache-dir", "-r", r})
+			cmds = append(cmds, []string{"pip", "install", "-r", r}) // downloads stay in the pip cache volume
 		}
 		return append(cmds,
 			[]string{"python", "-m", "black", "--check", "."},
@@ -103,12 +103,14 @@ func DetectWeb(appPath string, appEntries []string, hasTestScript bool) (WebPlan
 	appPath = cleanPath(appPath)
 	plan := WebPlan{Path: appPath, Output: "build"}
 	switch {
+	// --prefer-offline: what the cache volume holds is used without asking the registry
+	// again; the lock file pins it anyway.
 	case slices.Contains(appEntries, "yarn.lock"):
-		plan.Install = []string{"yarn", "install", "--frozen-lockfile", "--non-interactive"}
+		plan.Install = []string{"yarn", "install", "--frozen-lockfile", "--non-interactive", "--prefer-offline"}
 		plan.Test = []string{"yarn", "test"}
 		plan.Build = []string{"yarn", "build"}
 	case slices.Contains(appEntries, "package-lock.json"):
-		plan.Install = []string{"npm", "ci", "--no-audit", "--no-fund"}
+		plan.Install = []string{"npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"}
 		plan.Test = []string{"npm", "test"}
 		plan.Build = []string{"npm", "run", "build"}
 	case slices.Contains(appEntries, "package.json"):
@@ -141,6 +143,16 @@ func cleanPath(p string) string {
 		return "."
 	}
 	return p
+}
+
+// SourceIgnore is what the module leaves out of this repository when it takes it by default
+// (the +ignore of ci/main.go's source argument; modcheck keeps the two equal): local build
+// outputs and state, which would otherwise reach the engine and bust caches (test-api copies
+// the whole repository), and the bindings the engine generates.
+var SourceIgnore = []string{
+	".git", "**/node_modules", "**/.terraform", "bin", "dist", ".rehearsal",
+	"kmdeploy", "examples/web/build", "**/*.tfplan", "**/terraform.tfstate*", "infra/kmdeploy_*_override.tf",
+	"ci/dagger.gen.go", "ci/internal/dagger", "ci/internal/querybuilder", "ci/internal/telemetry",
 }
 
 // Sample paths inside this repository, used when no app source is given.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"dagger.io/dagger"
 )
@@ -30,7 +31,11 @@ func (e *StepError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s failed", e.Step)
 	if len(e.Cmd) > 0 {
-		fmt.Fprintf(&b, ": %s exited with code %d", strings.Join(e.Cmd, " "), e.ExitCode)
+		fmt.Fprintf(&b, ": %s exited with code %d", shellJoin(e.Cmd), e.ExitCode)
+		// 128+n is how a shell reports death by signal n: 137 is the OOM killer's SIGKILL.
+		if e.ExitCode > 128 && e.ExitCode < 160 {
+			fmt.Fprintf(&b, " (%s)", syscall.Signal(e.ExitCode-128))
+		}
 	} else if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
@@ -74,6 +79,20 @@ func joinOutput(stderr, stdout string, n int) string {
 		parts = append(parts, "stdout:\n"+s)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// shellJoin renders argv as a shell would take it back, so a failing `sh -c '...'` reads as
+// one command.
+func shellJoin(argv []string) string {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@+%") == "" {
+			quoted[i] = a
+		} else {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
 }
 
 // lastLines returns the last n non-trailing lines of s.

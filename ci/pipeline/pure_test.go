@@ -243,7 +243,7 @@ func TestDetectAPI(t *testing.T) {
 	}
 	cmds := plan.TestCommands()
 	if plan.Kind != APIPython || plan.Dockerfile != "Dockerfile" || len(cmds) != 5 ||
-		!slices.Equal(cmds[0], []string{"pip", "install", "--no-cache-dir", "-r", "requirements-dev.txt"}) ||
+		!slices.Equal(cmds[0], []string{"pip", "install", "-r", "requirements-dev.txt"}) ||
 		!slices.Equal(cmds[4], []string{"python", "-m", "pytest"}) {
 		t.Fatalf("%+v %q", plan, cmds)
 	}
@@ -267,7 +267,7 @@ func TestDetectWeb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Path != "examples/web" || plan.Output != "build" || !slices.Equal(plan.Install, []string{"npm", "ci", "--no-audit", "--no-fund"}) ||
+	if plan.Path != "examples/web" || plan.Output != "build" || !slices.Equal(plan.Install, []string{"npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"}) ||
 		!slices.Equal(plan.Build, []string{"npm", "run", "build"}) || !slices.Equal(plan.Test, []string{"npm", "test"}) {
 		t.Fatalf("%+v", plan)
 	}
@@ -369,5 +369,93 @@ func TestStepErrorShowsOutputTail(t *testing.T) {
 	e := &StepError{Step: "test-api", Cmd: []string{"go", "test", "./..."}, ExitCode: 1, Output: out}
 	if !strings.Contains(e.Error(), "test-api failed: go test ./... exited with code 1") {
 		t.Fatal(e.Error())
+	}
+}
+
+// engineError stands in for the engine's GraphQL error that an ExecError wraps.
+type engineError struct{}
+
+func (engineError) Error() string { return "exit code: 1" }
+
+func TestForModuleKeepsTheExplanation(t *testing.T) {
+	if ForModule(nil) != nil {
+		t.Fatal("nil must stay nil")
+	}
+	step := &StepError{Step: "apply (staging)", Cmd: ApplyArgs(), ExitCode: 1, Output: "stderr:\nError: no credentials", Err: engineError{}}
+	_, err := RunSteps(context.Background(), io.Discard, []Step{{"apply staging", func(context.Context) error { return step }}})
+	got := ForModule(err)
+	if got.Error() != err.Error() {
+		t.Fatalf("the text changed:\n%s\nwant\n%s", got, err)
+	}
+	for _, want := range []string{"apply (staging) failed: kmdeploy infra apply --auto-plan exited with code 1", "Error: no credentials", "STEP", "apply staging"} {
+		if !strings.Contains(got.Error(), want) {
+			t.Errorf("lacks %q:\n%s", want, got)
+		}
+	}
+	// The Go SDK's dispatcher returns the first engine error it finds down the chain in
+	// place of the whole; there must be no chain left to follow.
+	if errors.Unwrap(got) != nil || errors.As(got, new(engineError)) {
+		t.Fatalf("the engine's error is still reachable from %T", got)
+	}
+	if _, multi := got.(interface{ Unwrap() []error }); multi {
+		t.Fatalf("%T unwraps", got)
+	}
+}
+
+func TestStepErrorCommand(t *testing.T) {
+	e := &StepError{Step: "tests", Cmd: []string{"sh", "-c", "pip install 'moto[server]'"}, ExitCode: 143}
+	want := `tests failed: sh -c 'pip install '\''moto[server]'\''' exited with code 143 (terminated)`
+	if e.Error() != want {
+		t.Fatalf("got  %s\nwant %s", e.Error(), want)
+	}
+	e = &StepError{Step: "ecr-login", Err: errors.New("kmdeploy ecr-login printed no password")}
+	if e.Error() != "ecr-login failed: kmdeploy ecr-login printed no password" {
+		t.Fatal(e.Error())
+	}
+}
+
+func TestAPIBuildArgs(t *testing.T) {
+	img := Images{Go: "mirror.example.com/golang:1.26.8-bookworm"}.WithDefaults()
+	got := map[string]string{}
+	for _, a := range APIBuildArgs("0123abc", img) {
+		got[a.Name] = a.Value
+	}
+	want := map[string]string{
+		"VERSION": "0123abc", "GO_IMAGE": "mirror.example.com/golang:1.26.8-bookworm",
+		"PYTHON_IMAGE": DefaultPythonImage, "NODE_IMAGE": DefaultNodeImage, "BASE_IMAGE": DefaultBaseImage,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestTerraformCLIConfig(t *testing.T) {
+	plain := TerraformCLIConfig(false)
+	for _, want := range []string{`plugin_cache_dir = "/var/cache/terraform-plugins"`, "plugin_cache_may_break_dependency_lock_file = true", "disable_checkpoint = true"} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("lacks %q:\n%s", want, plain)
+		}
+	}
+	if strings.Contains(plain, "provider_installation") {
+		t.Errorf("without a mirror, providers come from their registries:\n%s", plain)
+	}
+	mirrored := TerraformCLIConfig(true)
+	want := `provider_installation {
+  filesystem_mirror {
+    path    = "/toolbox/terraform-providers"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+`
+	if !strings.HasPrefix(mirrored, plain) || !strings.HasSuffix(mirrored, want) {
+		t.Errorf("got\n%s", mirrored)
 	}
 }

@@ -20,6 +20,7 @@ type Release struct {
 	// Env is the base environment settings; its Name is replaced by Staging or Production.
 	Env        Environment
 	Creds      Credentials
+	Toolbox    ToolboxOpts
 	Staging    string // environment names
 	Production string
 	Log        io.Writer
@@ -27,7 +28,7 @@ type Release struct {
 
 // Deployer is the toolbox for one environment.
 func (r Release) Deployer(name string) Deployer {
-	return Deployer{Toolbox: Toolbox(r.Client, r.Repo, r.Images), Env: r.Env.For(name), Creds: r.Creds}
+	return Deployer{Toolbox: Toolbox(r.Client, r.Repo, r.Images, r.Toolbox), Env: r.Env.For(name), Creds: r.Creds}
 }
 
 // validate checks everything that can be checked before any work starts.
@@ -70,11 +71,11 @@ func (r Release) Run(ctx context.Context, commit string, toProduction bool) (Tim
 	steps := []Step{
 		{"tests (api, web)", r.tests},
 		{"build api", func(ctx context.Context) (err error) {
-			if image, err = BuildAPI(ctx, r.API, commit); err != nil {
+			if image, err = BuildAPI(ctx, r.API, commit, r.Images); err != nil {
 				return err
 			}
-			_, err = image.Sync(ctx)
-			return stepError("build-api", err)
+			image, err = SyncContainer(ctx, "build-api", image)
+			return err
 		}},
 		{"apply " + r.Staging, func(ctx context.Context) error { _, err := staging.Apply(ctx); return err }},
 		{"publish api", func(ctx context.Context) (err error) {
@@ -139,6 +140,10 @@ func (r Release) ship(d Deployer, ref *string) []Step {
 			if err != nil {
 				return err
 			}
+			// Built here, so that a failing build is reported as the build it is.
+			if bundle, err = SyncDirectory(ctx, "build-web ("+env+")", bundle); err != nil {
+				return err
+			}
 			out, err := d.PublishWeb(ctx, bundle)
 			fmt.Fprint(r.Log, out)
 			return err
@@ -172,8 +177,8 @@ func RunCheck(ctx context.Context, name string, build func() (*dagger.Container,
 	if err != nil {
 		return err
 	}
-	_, err = ctr.Sync(ctx)
-	return stepError(name, err)
+	_, err = SyncContainer(ctx, name, ctr)
+	return err
 }
 
 func dedupe(s []string) []string {

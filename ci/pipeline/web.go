@@ -37,8 +37,8 @@ func (s Source) DetectWeb(ctx context.Context) (WebPlan, error) {
 // webInstalled is the web app with its locked dependencies installed.
 func webInstalled(c *dagger.Client, src Source, plan WebPlan, img Images) *dagger.Container {
 	return c.Container().From(img.Node).
-		WithMountedCache("/root/.npm", c.CacheVolume("km-release-npm")).
-		WithMountedCache("/usr/local/share/.cache/yarn", c.CacheVolume("km-release-yarn")).
+		WithMountedCache("/root/.npm", c.CacheVolume(cacheNpm)).
+		WithMountedCache("/usr/local/share/.cache/yarn", c.CacheVolume(cacheYarn)).
 		WithDirectory("/app", src.Dir.Directory(plan.Path), dagger.ContainerWithDirectoryOpts{
 			Exclude: []string{"node_modules", plan.Output},
 		}).
