@@ -1,16 +1,15 @@
 package webpublish
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
@@ -38,7 +37,7 @@ type Result struct {
 }
 
 // Publish plans and applies in one go.
-func Publish(ctx context.Context, s3c *s3.Client, cf *cloudfront.Client, opts Options) (*Result, error) {
+func Publish(ctx context.Context, s3c S3API, cf CloudFrontAPI, opts Options) (*Result, error) {
 	p, err := MakePlan(ctx, s3c, opts)
 	if err != nil {
 		return nil, err
@@ -46,22 +45,34 @@ func Publish(ctx context.Context, s3c *s3.Client, cf *cloudfront.Client, opts Op
 	return p.Apply(ctx, s3c, cf)
 }
 
-// Apply uploads, records the release, invalidates, prunes and waits, in the order that
-// keeps every page a browser may hold working: new files first, entry points last; the
-// manifest names the new release live only once its files are there; old files go only
-// after that.
-func (p *Plan) Apply(ctx context.Context, s3c *s3.Client, cf *cloudfront.Client) (*Result, error) {
+// Apply records, uploads, invalidates, prunes and names the release live, in the order
+// that keeps every page a browser may hold working and lets a re-run finish what a
+// failed run started:
+//  1. the new release's record, listing every key the run will change;
+//  2. new files first, entry points last, index.html alone at the end;
+//  3. the invalidation, before the index names the release live, so a run that dies
+//     after the uploads invalidates again next time;
+//  4. files no kept release needs, and records of releases no longer kept;
+//  5. the index, naming the release live: from then on its record is trusted.
+func (p *Plan) Apply(ctx context.Context, s3c S3API, cf CloudFrontAPI) (*Result, error) {
 	start := time.Now()
 	o := p.opts
 	res := &Result{Version: p.Version, Unchanged: p.Unchanged}
 	if len(p.Invalidations) > 0 && cf == nil {
 		return nil, &ConfigError{Field: "cloudfront client", Reason: "is nil but the plan has invalidations"}
 	}
+	if p.record != nil {
+		var body bytes.Buffer
+		if err := p.record.encode(&body); err != nil {
+			return res, err
+		}
+		if err := putMeta(ctx, s3c, o.Bucket, recordKey(p.record.seq), "application/gzip", body.Bytes()); err != nil {
+			return res, err
+		}
+	}
 	if err := p.upload(ctx, s3c, res); err != nil {
 		return res, err
 	}
-	// The invalidation is created before the manifest names the release live: if it
-	// fails, the next run still sees the old live release and invalidates again.
 	var inv string
 	if len(p.Invalidations) > 0 {
 		id, status, err := createInvalidation(ctx, cf, o.DistributionID, p.Version, p.Invalidations)
@@ -71,21 +82,20 @@ func (p *Plan) Apply(ctx context.Context, s3c *s3.Client, cf *cloudfront.Client)
 		inv, res.InvalidationID, res.InvalidationStatus = id, id, status
 		fmt.Fprintf(o.Log, "invalidation %s created for %d paths\n", id, len(p.Invalidations))
 	}
-	if p.writeManifest {
-		if err := writeManifest(ctx, s3c, o.Bucket, p.manifest); err != nil {
-			return res, err
-		}
-	}
 	if len(p.Deletes) > 0 {
 		n, err := deleteKeys(ctx, s3c, o.Bucket, p.Deletes)
 		res.Deleted = n
 		if err != nil {
 			return res, err
 		}
-		fmt.Fprintf(o.Log, "pruned %d files of releases %v\n", n, p.Pruned)
+		fmt.Fprintf(o.Log, "pruned %d objects (releases pruned: %v)\n", n, p.Pruned)
 	}
-	if len(p.Pruned) > 0 {
-		if err := writeManifest(ctx, s3c, o.Bucket, p.final); err != nil {
+	if p.index != nil {
+		data, err := json.MarshalIndent(p.index, "", "  ")
+		if err != nil {
+			return res, err
+		}
+		if err := putMeta(ctx, s3c, o.Bucket, ManifestKey, "application/json", data); err != nil {
 			return res, err
 		}
 	}
@@ -100,7 +110,22 @@ func (p *Plan) Apply(ctx context.Context, s3c *s3.Client, cf *cloudfront.Client)
 	return res, nil
 }
 
-func (p *Plan) upload(ctx context.Context, s3c *s3.Client, res *Result) error {
+// putMeta writes a record or the index; no-store, as they change with every release.
+func putMeta(ctx context.Context, s3c S3API, bucket, key, contentType string, data []byte) error {
+	_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:       aws.String(bucket),
+		Key:          aws.String(key),
+		Body:         bytes.NewReader(data),
+		ContentType:  aws.String(contentType),
+		CacheControl: aws.String("no-store"),
+	})
+	if err != nil {
+		return &ObjectError{Op: "write release record", Key: key, Err: err}
+	}
+	return nil
+}
+
+func (p *Plan) upload(ctx context.Context, s3c S3API, res *Result) error {
 	o := p.opts
 	var done atomic.Int64
 	var sent atomic.Int64
@@ -141,25 +166,22 @@ func (p *Plan) upload(ctx context.Context, s3c *s3.Client, res *Result) error {
 	return nil
 }
 
-func putFile(ctx context.Context, s3c *s3.Client, bucket string, f File) error {
-	err := withRetry(ctx, func() error {
-		// Streamed from disk (a seekable body the SDK can rewind for its own retries),
-		// so large files do not sit in memory once per worker.
-		fh, err := os.Open(f.Path)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:        aws.String(bucket),
-			Key:           aws.String(f.Key),
-			Body:          fh,
-			ContentLength: aws.Int64(f.Size),
-			ContentType:   aws.String(f.ContentType),
-			CacheControl:  aws.String(f.CacheControl),
-			Metadata:      map[string]string{metaSHA256: f.SHA256},
-		})
-		return err
+func putFile(ctx context.Context, s3c S3API, bucket string, f File) error {
+	// Streamed from disk (a seekable body the SDK rewinds for its own retries), so
+	// large files do not sit in memory once per worker.
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return &ObjectError{Op: "upload", Key: f.Key, Err: err}
+	}
+	defer fh.Close()
+	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(bucket),
+		Key:           aws.String(f.Key),
+		Body:          fh,
+		ContentLength: aws.Int64(f.Size),
+		ContentType:   aws.String(f.ContentType),
+		CacheControl:  aws.String(f.CacheControl),
+		Metadata:      map[string]string{metaSHA256: f.SHA256},
 	})
 	if err != nil {
 		return &ObjectError{Op: "upload", Key: f.Key, Err: err}
@@ -167,7 +189,7 @@ func putFile(ctx context.Context, s3c *s3.Client, bucket string, f File) error {
 	return nil
 }
 
-func deleteKeys(ctx context.Context, s3c *s3.Client, bucket string, keys []string) (int, error) {
+func deleteKeys(ctx context.Context, s3c S3API, bucket string, keys []string) (int, error) {
 	deleted := 0
 	for start := 0; start < len(keys); start += deleteBatch {
 		batch := keys[start:min(start+deleteBatch, len(keys))]
@@ -175,14 +197,9 @@ func deleteKeys(ctx context.Context, s3c *s3.Client, bucket string, keys []strin
 		for i, k := range batch {
 			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
 		}
-		var out *s3.DeleteObjectsOutput
-		err := withRetry(ctx, func() error {
-			var err error
-			out, err = s3c.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-				Bucket: aws.String(bucket),
-				Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-			})
-			return err
+		out, err := s3c.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {
 			return deleted, &ObjectError{Op: "delete", Key: batch[0], Err: err}
@@ -195,39 +212,6 @@ func deleteKeys(ctx context.Context, s3c *s3.Client, bucket string, keys []strin
 		deleted += len(batch)
 	}
 	return deleted, nil
-}
-
-// withRetry adds a slower second layer over the SDK's own retryer, for throttling or
-// connection trouble that outlasts the SDK's attempts.
-func withRetry(ctx context.Context, op func() error) error {
-	const attempts = 3
-	delay := 500 * time.Millisecond
-	var err error
-	for i := range attempts {
-		if err = op(); err == nil || !transient(err) || i == attempts-1 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-	return err
-}
-
-var retryables = retry.IsErrorRetryables(append([]retry.IsErrorRetryable{retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes}}, retry.DefaultRetryables...))
-
-func transient(err error) bool {
-	var max *retry.MaxAttemptsError
-	if errors.As(err, &max) {
-		err = max.Err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return retryables.IsErrorRetryable(err) == aws.TrueTernary
 }
 
 // startProgress prints line() every interval until stop is called.

@@ -1,25 +1,33 @@
 package webpublish
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // File is one file of the bundle with everything needed to decide and upload it.
 type File struct {
-	Key          string // object key: slash-separated path relative to the bundle root
-	Path         string // local path
-	Size         int64
-	MD5          string // hex; equals the ETag of a single-part upload
-	SHA256       string // hex; kept in object metadata and in the release manifest
+	Key    string // object key: slash-separated path relative to the bundle root
+	Path   string // local path
+	Size   int64
+	SHA256 string // hex; kept in object metadata and in the release records
+	// MD5 (hex) equals the ETag of a single-part upload; it is filled in only for the
+	// files that need it (uploads, objects to check), as hashing twice costs time.
+	MD5          string
 	Kind         Kind
 	ContentType  string
 	CacheControl string
@@ -42,7 +50,8 @@ func (b *Bundle) Digest() string {
 }
 
 // CheckDir refuses, without reading any file, a directory that cannot be a web
-// bundle: unset, missing, not a directory, or without index.html at its root.
+// bundle: unset, missing, not a directory, without index.html at its root, or with a
+// _releases/ directory (the prefix of the release records).
 func CheckDir(dir string) error {
 	if dir == "" {
 		return &BundleError{Dir: dir, Reason: "is not set: pass the build output directory with --dir"}
@@ -67,72 +76,138 @@ func CheckDir(dir string) error {
 	if st, err := os.Stat(filepath.Join(dir, "index.html")); err != nil || !st.Mode().IsRegular() {
 		return &BundleError{Dir: dir, Reason: "has no index.html at its root: pass the build output directory itself (e.g. build/, not the project)"}
 	}
+	if st, err := os.Stat(filepath.Join(dir, releasesPrefix)); err == nil && st.IsDir() {
+		return &BundleError{Dir: dir, Reason: "contains " + releasesPrefix + ": the prefix is reserved for the release records; rename it"}
+	}
 	return nil
 }
 
 // ScanBundle reads and hashes dir, after the refusals of CheckDir; it also refuses
-// files under the manifest prefix.
+// anything that is not a regular file. Files are
+// hashed in parallel and streamed through the hash, so memory does not grow with file
+// sizes, only with the number of files.
 func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
-	b := &Bundle{Dir: dir}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if strings.HasPrefix(key, releasesPrefix) {
-			return &BundleError{Dir: dir, Reason: "contains " + key + ": the " + releasesPrefix + " prefix is reserved for the release manifest; rename it"}
-		}
-		// Symlinks to files are followed; anything else that is not a regular file
-		// (sockets, symlinks to directories) has no place in a web bundle.
-		st, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if !st.Mode().IsRegular() {
-			return &BundleError{Dir: dir, Reason: "contains " + key + ", which is not a regular file"}
-		}
-		f, err := hashFile(p)
-		if err != nil {
-			return err
-		}
-		f.Key = key
-		f.Kind = policy.Classify(key)
-		f.ContentType = ContentType(key)
-		f.CacheControl = policy.CacheControl(f.Kind)
-		b.Files = append(b.Files, f)
-		return nil
+	todo := make(chan File, 256)
+	done := make(chan File, 256)
+	g, ctx := errgroup.WithContext(context.Background())
+	g.Go(func() error {
+		defer close(todo)
+		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			f, err := bundleFile(dir, p, d)
+			if err != nil {
+				return err
+			}
+			select {
+			case todo <- f:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	})
-	if err != nil {
+	var workers sync.WaitGroup
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
+			buf := bufPool.Get().(*[]byte)
+			defer bufPool.Put(buf)
+			h := sha256.New()
+			var sum [sha256.Size]byte
+			for f := range todo {
+				h.Reset()
+				n, err := hashFile(f.Path, h, *buf)
+				if err != nil {
+					return err
+				}
+				f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(sum[:0]))
+				f.Kind = policy.Classify(f.Key)
+				f.ContentType = ContentType(f.Key)
+				f.CacheControl = policy.CacheControl(f.Kind)
+				done <- f
+			}
+			return nil
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(done)
+	}()
+	b := &Bundle{Dir: dir}
+	for f := range done {
+		b.Files = append(b.Files, f)
+	}
+	if err := g.Wait(); err != nil {
 		var be *BundleError
 		if errors.As(err, &be) {
 			return nil, be
 		}
 		return nil, &BundleError{Dir: dir, Reason: "cannot be read", Err: err}
 	}
-	sort.Slice(b.Files, func(i, j int) bool { return b.Files[i].Key < b.Files[j].Key })
+	slices.SortFunc(b.Files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
 	return b, nil
 }
 
-func hashFile(p string) (File, error) {
+// bundleFile checks one walked entry without opening it: opening a FIFO would block.
+func bundleFile(dir, p string, d fs.DirEntry) (File, error) {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return File{}, err
+	}
+	key := filepath.ToSlash(rel)
+	mode := d.Type()
+	if mode&fs.ModeSymlink != 0 {
+		// Symlinks to files are followed; symlinks to directories are not walked.
+		st, err := os.Stat(p)
+		if err != nil {
+			return File{}, err
+		}
+		mode = st.Mode().Type()
+	}
+	if !mode.IsRegular() {
+		return File{}, &BundleError{Dir: dir, Reason: "contains " + key + ", which is not a regular file"}
+	}
+	return File{Key: key, Path: p}, nil
+}
+
+// bufPool holds read buffers: reading through io.Copy would allocate one per file.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// hashFile streams the file at p through h and returns its size.
+func hashFile(p string, h hash.Hash, buf []byte) (int64, error) {
 	fh, err := os.Open(p)
 	if err != nil {
-		return File{}, err
+		return 0, err
 	}
 	defer fh.Close()
-	m, s := md5.New(), sha256.New()
-	n, err := io.Copy(io.MultiWriter(m, s), fh)
-	if err != nil {
-		return File{}, err
+	var n int64
+	for {
+		k, err := fh.Read(buf)
+		h.Write(buf[:k])
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
 	}
-	return File{Path: p, Size: n, MD5: hex.EncodeToString(m.Sum(nil)), SHA256: hex.EncodeToString(s.Sum(nil))}, nil
+}
+
+// fileMD5 is the hex MD5 of a file: the ETag S3 gives a single-part upload. It is
+// computed only for the few files that need it (uploads, objects to check).
+func fileMD5(p string) (string, error) {
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	h := md5.New()
+	if _, err := hashFile(p, h, *buf); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

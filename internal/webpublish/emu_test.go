@@ -85,6 +85,10 @@ func (r *recorder) middleware(stack *middleware.Stack) error {
 				key = aws.ToString(p.Key)
 			case *s3.HeadObjectInput:
 				key = aws.ToString(p.Key)
+			case *s3.GetObjectInput:
+				key = aws.ToString(p.Key)
+			case *s3.ListObjectsV2Input:
+				key = aws.ToString(p.Prefix)
 			case *s3.DeleteObjectsInput:
 				key = fmt.Sprint(len(p.Delete.Objects))
 			}
@@ -154,7 +158,7 @@ func (s *site) publish(opts Options) *Result {
 // objects lists the bucket as key → ETag.
 func (s *site) objects() map[string]string {
 	s.t.Helper()
-	objs, err := listObjects(context.Background(), s.s3, s.bucket)
+	objs, err := listObjects(context.Background(), s.s3, s.bucket, "")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -174,11 +178,11 @@ func (s *site) head(key string) *s3.HeadObjectOutput {
 	return out
 }
 
-func (s *site) manifest() *Manifest {
+func (s *site) manifest() *Index {
 	s.t.Helper()
-	m, err := ReadManifest(context.Background(), s.s3, s.bucket)
+	m, err := ReadIndex(context.Background(), s.s3, s.bucket)
 	if err != nil || m == nil {
-		s.t.Fatalf("read manifest: %v (nil: %v)", err, m == nil)
+		s.t.Fatalf("read release index: %v (nil: %v)", err, m == nil)
 	}
 	return m
 }

@@ -10,21 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 )
 
-func createInvalidation(ctx context.Context, cf *cloudfront.Client, distribution, version string, paths []string) (id, status string, err error) {
-	// The caller reference makes a retried request idempotent within this run and
-	// distinct across runs.
+func createInvalidation(ctx context.Context, cf CloudFrontAPI, distribution, version string, paths []string) (id, status string, err error) {
+	// The caller reference makes the SDK's retries of the request idempotent within
+	// this run and distinct across runs.
 	ref := fmt.Sprintf("kmdeploy-%s-%d", version, time.Now().UnixNano())
-	var out *cloudfront.CreateInvalidationOutput
-	err = withRetry(ctx, func() error {
-		var err error
-		out, err = cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
-			DistributionId: aws.String(distribution),
-			InvalidationBatch: &types.InvalidationBatch{
-				CallerReference: aws.String(ref),
-				Paths:           &types.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths},
-			},
-		})
-		return err
+	out, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(distribution),
+		InvalidationBatch: &types.InvalidationBatch{
+			CallerReference: aws.String(ref),
+			Paths:           &types.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths},
+		},
 	})
 	if err != nil {
 		return "", "", err
@@ -34,7 +29,7 @@ func createInvalidation(ctx context.Context, cf *cloudfront.Client, distribution
 
 // waitInvalidation waits with the SDK's InvalidationCompleted waiter and prints the
 // status at every check.
-func waitInvalidation(ctx context.Context, cf *cloudfront.Client, o Options, id string) (string, error) {
+func waitInvalidation(ctx context.Context, cf CloudFrontAPI, o Options, id string) (string, error) {
 	start := time.Now()
 	status := ""
 	w := cloudfront.NewInvalidationCompletedWaiter(cf, func(wo *cloudfront.InvalidationCompletedWaiterOptions) {

@@ -32,6 +32,10 @@ type Options struct {
 	// Concurrency bounds the parallel S3 requests; 0 means DefaultConcurrency.
 	Concurrency int
 	Policy      Policy
+	// Verify compares the whole bucket with the release records (one listing) and
+	// repairs what was deleted or overwritten out of band. Without it a publish trusts
+	// the records and reads only what they cannot vouch for.
+	Verify bool
 	// NoWait returns once the invalidation is created instead of waiting for it.
 	NoWait bool
 	// WaitTimeout bounds the wait for the invalidation; 0 means DefaultWaitTimeout.

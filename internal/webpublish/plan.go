@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +20,7 @@ const (
 	ReasonNew     = "new"
 	ReasonChanged = "changed"
 	ReasonHeaders = "headers" // same content, different Content-Type or Cache-Control
+	ReasonMissing = "missing" // recorded, but deleted from the bucket out of band
 )
 
 // Upload is one file to put, with why.
@@ -40,8 +39,12 @@ type Plan struct {
 	// index.html last.
 	Uploads   []Upload
 	Unchanged int
-	// Deletes are keys of releases that fell out of retention and that no kept release
-	// references.
+	// Check says why the records were compared with a listing of the whole bucket
+	// (no records yet, records of an older kmdeploy or another bucket, --verify);
+	// empty when they were trusted. Checked counts the objects read with a HEAD.
+	Check   string
+	Checked int
+	// Deletes are keys that no kept release needs any more (files and records).
 	Deletes []string
 	// Invalidations are the CloudFront paths to invalidate: the non-hashed files whose
 	// content or headers differ from the live release.
@@ -50,154 +53,150 @@ type Plan struct {
 	Retained []string
 	Pruned   []string
 
-	manifest      *Manifest // to write once the uploads are done (still lists Pruned)
-	final         *Manifest // to write after pruning
-	writeManifest bool
+	etags  []string // per Bundle.Files: the object's ETag once published
+	record *record  // written first, nil when nothing changes
+	index  *Index   // written last, nil when nothing changes
 }
 
-// remoteObject is what a listing says about one key.
-type remoteObject struct {
-	etag string
-	size int64
-}
-
-// MakePlan scans the bundle and compares it with the bucket and its manifest.
-func MakePlan(ctx context.Context, s3c *s3.Client, opts Options) (*Plan, error) {
+// MakePlan scans the bundle and compares it with the live release's record.
+func MakePlan(ctx context.Context, s3c S3API, opts Options) (*Plan, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	bundle, err := ScanBundle(opts.Dir, opts.Policy)
-	if err != nil {
+	if err := CheckDir(opts.Dir); err != nil {
 		return nil, err
 	}
-	p := &Plan{opts: opts, Bundle: bundle, Version: opts.Version}
+	// Hashing is local and reading the records is remote: do both at once.
+	var (
+		bundle *Bundle
+		st     *state
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		bundle, err = ScanBundle(opts.Dir, opts.Policy)
+		return err
+	})
+	g.Go(func() (err error) {
+		st, err = loadState(gctx, s3c, opts.Bucket, opts.Verify)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	p := &Plan{opts: opts, Bundle: bundle, Version: opts.Version, Check: st.check}
 	if p.Version == "" {
 		p.Version = bundle.Digest()
 	}
-	old, err := ReadManifest(ctx, s3c, opts.Bucket)
-	if err != nil {
+	if err := p.decideUploads(ctx, s3c, st); err != nil {
 		return nil, err
 	}
-	remote, err := listObjects(ctx, s3c, opts.Bucket)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.decideUploads(ctx, s3c, old, remote); err != nil {
-		return nil, err
-	}
-	p.decideRelease(old, remote)
-	p.decideInvalidations(old)
+	p.decideInvalidations(st)
+	p.decideRelease(st)
 	return p, nil
 }
 
-func listObjects(ctx context.Context, s3c *s3.Client, bucket string) (map[string]remoteObject, error) {
-	objs := map[string]remoteObject{}
-	pager := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s: %w", bucket, err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			if key == ManifestKey {
-				continue
-			}
-			objs[key] = remoteObject{etag: strings.Trim(aws.ToString(o.ETag), `"`), size: aws.ToInt64(o.Size)}
-		}
-	}
-	return objs, nil
-}
-
-// knownRecord is what the manifest says the bucket holds under key with this content,
-// from the newest release that has it.
-func knownRecord(m *Manifest, key, sha string) (FileRecord, bool) {
-	if m == nil {
-		return FileRecord{}, false
-	}
-	for i := len(m.Releases) - 1; i >= 0; i-- {
-		if r, ok := m.Releases[i].Files[key]; ok && r.SHA256 == sha {
-			return r, true
-		}
-	}
-	return FileRecord{}, false
-}
-
-func (p *Plan) decideUploads(ctx context.Context, s3c *s3.Client, old *Manifest, remote map[string]remoteObject) error {
-	var (
-		mu     sync.Mutex
-		verify []File
-	)
-	add := func(f File, reason string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if reason == "" {
-			p.Unchanged++
-			return
-		}
-		p.Uploads = append(p.Uploads, Upload{File: f, Reason: reason})
-	}
-	for _, f := range p.Bundle.Files {
-		obj, ok := remote[f.Key]
+func (p *Plan) decideUploads(ctx context.Context, s3c S3API, st *state) error {
+	files := p.Bundle.Files
+	p.etags = make([]string, len(files))
+	reasons := make([]string, len(files))
+	var check []int
+	for i, f := range files {
+		e := st.files[f.Key]
 		switch {
-		case !ok:
-			add(f, ReasonNew)
-		case obj.etag == f.MD5:
-			if rec, known := knownRecord(old, f.Key, f.SHA256); known {
-				if rec.ContentType != f.ContentType || rec.CacheControl != f.CacheControl {
-					add(f, ReasonHeaders)
-				} else {
-					add(f, "")
-				}
-				continue
-			}
-			// Same bytes put there by something else (an older sync): its headers
-			// are unknown and often wrong, so look.
-			verify = append(verify, f)
+		case e == nil && st.missing[f.Key]:
+			reasons[i] = ReasonMissing
+		case e == nil:
+			reasons[i] = ReasonNew
+		case e.sha256 == "":
+			check = append(check, i)
+		case e.sha256 != f.SHA256:
+			reasons[i] = ReasonChanged
+		case e.hdr == nil || *e.hdr != fileHeaders(f):
+			reasons[i] = ReasonHeaders
 		default:
-			// Not an MD5 ETag match: a changed file, or an encrypted/multipart object
-			// whose ETag is not an MD5, which the sha256 metadata settles.
-			verify = append(verify, f)
+			p.etags[i] = e.etag
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.opts.Concurrency)
-	for _, f := range verify {
-		g.Go(func() error {
-			reason, err := headCompare(gctx, s3c, p.opts.Bucket, f)
-			if err != nil {
-				return err
-			}
-			add(f, reason)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	p.Checked = len(check)
+	err := forEach(ctx, p.opts.Concurrency, check, func(ctx context.Context, i int) (err error) {
+		reasons[i], p.etags[i], err = headCompare(ctx, s3c, p.opts.Bucket, &files[i])
 		return err
+	})
+	if err != nil {
+		return err
+	}
+	var uploads []int
+	for i, r := range reasons {
+		if r == "" {
+			p.Unchanged++
+		} else {
+			uploads = append(uploads, i)
+		}
+	}
+	// The new record names each upload's ETag before the upload: the MD5 that S3 gives
+	// a single-part upload (a --verify settles buckets that give other ETags).
+	err = forEach(ctx, p.opts.Concurrency, uploads, func(_ context.Context, i int) error { return ensureMD5(&files[i]) })
+	if err != nil {
+		return err
+	}
+	for _, i := range uploads {
+		p.etags[i] = files[i].MD5
+		p.Uploads = append(p.Uploads, Upload{File: files[i], Reason: reasons[i]})
 	}
 	sortUploads(p.Uploads)
 	return nil
 }
 
-func headCompare(ctx context.Context, s3c *s3.Client, bucket string, f File) (string, error) {
-	var out *s3.HeadObjectOutput
-	err := withRetry(ctx, func() error {
-		var err error
-		out, err = s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.Key)})
-		return err
-	})
-	if err != nil {
-		return "", &ObjectError{Op: "head", Key: f.Key, Err: err}
+// forEach runs fn on every item, at most limit at a time, and returns the first error.
+func forEach[T any](ctx context.Context, limit int, items []T, fn func(context.Context, T) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, it := range items {
+		g.Go(func() error { return fn(gctx, it) })
 	}
-	sameBytes := strings.Trim(aws.ToString(out.ETag), `"`) == f.MD5 || out.Metadata[metaSHA256] == f.SHA256
+	return g.Wait()
+}
+
+func ensureMD5(f *File) error {
+	if f.MD5 != "" {
+		return nil
+	}
+	sum, err := fileMD5(f.Path)
+	if err != nil {
+		return &BundleError{Dir: f.Path, Reason: "cannot be read", Err: err}
+	}
+	f.MD5 = sum
+	return nil
+}
+
+func fileHeaders(f File) headers { return headers{f.ContentType, f.CacheControl} }
+
+// headCompare settles a key the records cannot vouch for: same bytes when the sha256
+// metadata every kmdeploy upload carries matches, or else the ETag is the file's MD5.
+func headCompare(ctx context.Context, s3c S3API, bucket string, f *File) (reason, etag string, err error) {
+	out, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.Key)})
+	if notFound(err) {
+		return ReasonNew, "", nil
+	}
+	if err != nil {
+		return "", "", &ObjectError{Op: "head", Key: f.Key, Err: err}
+	}
+	etag = strings.Trim(aws.ToString(out.ETag), `"`)
+	sameBytes := out.Metadata[metaSHA256] == f.SHA256
+	if !sameBytes && out.Metadata[metaSHA256] == "" {
+		if err := ensureMD5(f); err != nil {
+			return "", "", err
+		}
+		sameBytes = etag == f.MD5
+	}
 	switch {
 	case !sameBytes:
-		return ReasonChanged, nil
+		return ReasonChanged, "", nil
 	case aws.ToString(out.ContentType) != f.ContentType || aws.ToString(out.CacheControl) != f.CacheControl:
-		return ReasonHeaders, nil
+		return ReasonHeaders, "", nil
 	}
-	return "", nil
+	return "", etag, nil
 }
 
 // uploadPhase orders uploads so that nothing a browser loads first can name a file
@@ -224,92 +223,123 @@ func sortUploads(us []Upload) {
 	})
 }
 
-func (p *Plan) decideRelease(old *Manifest, remote map[string]remoteObject) {
-	rel := Release{Version: p.Version, PublishedAt: p.opts.Now().UTC(), Files: map[string]FileRecord{}}
-	for _, f := range p.Bundle.Files {
-		rel.Files[f.Key] = FileRecord{SHA256: f.SHA256, ETag: f.MD5, Size: f.Size, ContentType: f.ContentType, CacheControl: f.CacheControl}
-	}
-	m := &Manifest{Schema: manifestSchema}
-	switch {
-	case old != nil:
-		m.Releases = slices.Clone(old.Releases)
-	case len(remote) > 0:
-		pre := Release{Version: preManifestVersion, PublishedAt: rel.PublishedAt, Files: map[string]FileRecord{}}
-		for key, o := range remote {
-			pre.Files[key] = FileRecord{ETag: o.etag, Size: o.size}
+// decideRelease appends the release to the index, works out which releases stay and
+// which files no kept release needs, and builds the new release's record. A file is
+// needed while the last release that had it is kept.
+func (p *Plan) decideRelease(st *state) {
+	var releases []ReleaseInfo
+	if st.index != nil {
+		releases = slices.Clone(st.index.Releases)
+	} else if len(st.files) > 0 {
+		pre := ReleaseInfo{Seq: 0, Version: preManifestVersion, PublishedAt: p.opts.Now().UTC(), Files: len(st.files)}
+		for _, e := range st.files {
+			pre.Bytes += e.size
 		}
-		m.Releases = []Release{pre}
+		releases = []ReleaseInfo{pre}
 	}
-	if i := slices.IndexFunc(m.Releases, func(r Release) bool { return r.Version == p.Version }); i >= 0 {
-		prev := m.Releases[i]
-		if sameFiles(prev.Files, rel.Files) {
+	seq := int64(1)
+	if len(releases) > 0 {
+		seq = releases[len(releases)-1].Seq + 1
+	}
+	rel := ReleaseInfo{Seq: seq, Version: p.Version, PublishedAt: p.opts.Now().UTC(), Digest: p.Bundle.Digest(),
+		Files: len(p.Bundle.Files), Record: recordKey(seq)}
+	for _, f := range p.Bundle.Files {
+		rel.Bytes += f.Size
+	}
+	live := st.index.LiveRelease()
+	if live != nil && live.Version == rel.Version && live.Digest == rel.Digest && len(p.Uploads) == 0 && !st.dirty &&
+		len(releases) <= p.opts.Keep+1 && len(st.strayRecords(releases)) == 0 {
+		p.Retained = st.index.Versions()
+		return // the live release, as recorded: nothing to write
+	}
+
+	if i := slices.IndexFunc(releases, func(r ReleaseInfo) bool { return r.Version == rel.Version }); i >= 0 {
+		if prev := releases[i]; prev.Digest == rel.Digest {
 			// Republishing (e.g. rolling back to it): the same release, moved last.
 			rel.PublishedAt = prev.PublishedAt
-			m.Releases = slices.Delete(m.Releases, i, i+1)
+			releases = slices.Delete(releases, i, i+1)
 		} else {
 			// A rebuild under the same version: the earlier build keeps its place in
 			// the history, so its files are retained and later pruned like any other.
-			m.Releases[i].Version = fmt.Sprintf("%s (replaced %s)", prev.Version, rel.PublishedAt.Format(time.RFC3339))
+			releases[i].Version = fmt.Sprintf("%s (replaced %s)", prev.Version, rel.PublishedAt.Format(time.RFC3339))
 		}
 	}
-	m.Releases = append(m.Releases, rel)
-	m.Live = p.Version
-
-	cut := max(0, len(m.Releases)-(p.opts.Keep+1))
-	kept := map[string]bool{}
-	for _, r := range m.Releases[cut:] {
-		p.Retained = append(p.Retained, r.Version)
-		for key := range r.Files {
-			kept[key] = true
-		}
-	}
-	deletes := map[string]bool{}
-	for _, r := range m.Releases[:cut] {
+	releases = append(releases, rel)
+	cut := max(0, len(releases)-(p.opts.Keep+1))
+	for _, r := range releases[:cut] {
 		p.Pruned = append(p.Pruned, r.Version)
-		for key := range r.Files {
-			if _, there := remote[key]; there && !kept[key] {
-				deletes[key] = true
-			}
+	}
+	kept := releases[cut:]
+	for _, r := range kept {
+		p.Retained = append(p.Retained, r.Version)
+	}
+
+	files := p.releaseFiles(st, seq)
+	var touched []string
+	for key, e := range files {
+		if !e.live && e.last < kept[0].Seq {
+			p.Deletes = append(p.Deletes, key)
+			delete(files, key)
+		} else if e.sha256 == "" {
+			touched = append(touched, key)
 		}
 	}
-	p.Deletes = slices.Sorted(maps.Keys(deletes))
-	p.manifest = m
-	p.final = &Manifest{Schema: m.Schema, Live: m.Live, Releases: m.Releases[cut:]}
-	p.writeManifest = old == nil || cut > 0 || !sameManifest(old, p.final)
-}
-
-func sameFiles(a, b map[string]FileRecord) bool { return maps.Equal(a, b) }
-
-func sameManifest(a, b *Manifest) bool {
-	if a.Live != b.Live || a.Schema != b.Schema || len(a.Releases) != len(b.Releases) {
-		return false
+	// Records of releases no longer kept go with their files (the listing of the
+	// records shows every one, including those a failed publish left).
+	p.Deletes = append(p.Deletes, st.strayRecords(kept)...)
+	slices.Sort(p.Deletes)
+	for _, u := range p.Uploads {
+		touched = append(touched, u.Key)
 	}
-	for i := range a.Releases {
-		ra, rb := a.Releases[i], b.Releases[i]
-		if ra.Version != rb.Version || !ra.PublishedAt.Equal(rb.PublishedAt) || !sameFiles(ra.Files, rb.Files) {
-			return false
+	// Keys about to change are listed in the record before they change, so that a
+	// publish that dies half way leaves the next one a list of keys to check.
+	for _, key := range p.Deletes {
+		if !strings.HasPrefix(key, releasesPrefix) {
+			touched = append(touched, key)
 		}
 	}
-	return true
+	slices.Sort(touched)
+	p.record = &record{seq: seq, version: rel.Version, bucket: p.opts.Bucket, files: files, touched: slices.Compact(touched)}
+	p.index = &Index{Schema: indexSchema, Bucket: p.opts.Bucket, Live: rel.Version, Releases: kept}
 }
 
-func (p *Plan) decideInvalidations(old *Manifest) {
+// releaseFiles is what the bucket holds once release seq is live: its files, and every
+// other key as it was, now kept only for older releases.
+func (p *Plan) releaseFiles(st *state, seq int64) map[string]*entry {
+	files := make(map[string]*entry, len(st.files)+len(p.Uploads))
+	hdrs := map[headers]*headers{}
+	for i, f := range p.Bundle.Files {
+		h := fileHeaders(f)
+		if hdrs[h] == nil {
+			hdrs[h] = &h
+		}
+		files[f.Key] = &entry{sha256: f.SHA256, etag: p.etags[i], size: f.Size, hdr: hdrs[h], last: seq, live: true}
+	}
+	for key, e := range st.files {
+		if files[key] != nil {
+			continue
+		}
+		if e.live {
+			kept := *e
+			kept.live = false
+			e = &kept
+		}
+		files[key] = e
+	}
+	return files
+}
+
+func (p *Plan) decideInvalidations(st *state) {
 	if p.opts.DistributionID == "" {
 		return
-	}
-	var live *Release
-	if old != nil {
-		live = old.LiveRelease()
 	}
 	var paths []string
 	for _, f := range p.Bundle.Files {
 		if f.Kind == KindHashed {
 			continue
 		}
-		if live != nil {
-			if r, ok := live.Files[f.Key]; ok && r.SHA256 == f.SHA256 && r.ContentType == f.ContentType && r.CacheControl == f.CacheControl {
-				continue
-			}
+		if e := st.files[f.Key]; e != nil && e.live && e.sha256 == f.SHA256 && e.hdr != nil && *e.hdr == fileHeaders(f) {
+			continue
 		}
 		paths = append(paths, invalidationPath(f.Key))
 		if f.Key == "index.html" {
@@ -337,6 +367,9 @@ func invalidationPath(key string) string {
 func (p *Plan) Print(w io.Writer) {
 	fmt.Fprintf(w, "release %s to s3://%s: %d uploads, %d unchanged, %d deletes, %d invalidation paths\n",
 		p.Version, p.opts.Bucket, len(p.Uploads), p.Unchanged, len(p.Deletes), len(p.Invalidations))
+	if p.Check != "" {
+		fmt.Fprintf(w, "checked the bucket against its records (%s): %d objects read\n", p.Check, p.Checked)
+	}
 	for _, u := range p.Uploads {
 		fmt.Fprintf(w, "upload     %-8s %-6s %s (%s; %s)\n", u.Reason, u.Kind, u.Key, u.ContentType, u.CacheControl)
 	}

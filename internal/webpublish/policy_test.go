@@ -1,11 +1,7 @@
 package webpublish
 
 import (
-	"context"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/smithy-go"
 )
 
 func TestClassify(t *testing.T) {
@@ -76,18 +72,5 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if err := DefaultPolicy().Validate(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestTransient(t *testing.T) {
-	throttle := &smithy.GenericAPIError{Code: "SlowDown", Message: "slow down"}
-	if !transient(&retry.MaxAttemptsError{Attempt: 3, Err: throttle}) {
-		t.Error("a throttle the SDK gave up on is not retried")
-	}
-	if transient(&smithy.GenericAPIError{Code: "AccessDenied"}) {
-		t.Error("AccessDenied is retried")
-	}
-	if transient(context.Canceled) {
-		t.Error("cancellation is retried")
 	}
 }

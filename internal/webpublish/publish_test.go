@@ -121,7 +121,7 @@ func TestPublishContentTypesCacheHeadersAndOrder(t *testing.T) {
 	}
 
 	m := s.manifest()
-	if m.Live != res.Version || len(m.Releases) != 1 || len(m.Releases[0].Files) != len(files) {
+	if m.Live != res.Version || len(m.Releases) != 1 || m.Releases[0].Files != len(files) {
 		t.Errorf("manifest live %q releases %d, want %q and 1 release of %d files", m.Live, len(m.Releases), res.Version, len(files))
 	}
 	if v, err := LiveVersion(context.Background(), s.s3, s.bucket); err != nil || v != res.Version {
@@ -143,7 +143,7 @@ func TestPublishUploadsOnlyChanges(t *testing.T) {
 	second := s.publish(opts)
 
 	puts := s.rec.ops("PutObject")
-	if want := []string{"static/js/main.99887766.js", "index.html", ManifestKey}; !slices.Equal(puts, want) {
+	if want := []string{recordKey(2), "static/js/main.99887766.js", "index.html", ManifestKey}; !slices.Equal(puts, want) {
 		t.Errorf("PUTs %v, want %v", puts, want)
 	}
 	if second.Unchanged != len(files)-2 {
@@ -240,8 +240,8 @@ func TestRetentionAndPruningAcrossReleases(t *testing.T) {
 
 	s.rec.reset()
 	res := publish(5)
-	if res.Deleted != 1 {
-		t.Errorf("deleted %d files, want 1 (release 1's own chunk)", res.Deleted)
+	if res.Deleted != 2 {
+		t.Errorf("deleted %d objects, want 2 (release 1's own chunk and its record)", res.Deleted)
 	}
 	objs = s.objects()
 	if _, ok := objs[chunk(1)]; ok {
@@ -255,15 +255,16 @@ func TestRetentionAndPruningAcrossReleases(t *testing.T) {
 	if m := s.manifest(); !slices.Equal(versions(m), []string{"r2", "r3", "r4", "r5"}) || m.Live != "r5" {
 		t.Errorf("manifest %v live %q, want r2..r5 live r5", versions(m), m.Live)
 	}
-	// Deletion comes after the manifest names the new release live.
+	// The record first, the files, the deletion after every upload, the index last.
 	var order []string
 	for _, e := range s.rec.snapshot() {
-		if e.end && (e.op == "DeleteObjects" || e.op == "PutObject" && e.key == ManifestKey) {
-			order = append(order, e.op)
+		if e.end && (e.op == "DeleteObjects" || e.op == "PutObject") {
+			order = append(order, e.op+" "+e.key)
 		}
 	}
-	if !slices.Equal(order, []string{"PutObject", "DeleteObjects", "PutObject"}) {
-		t.Errorf("manifest/delete order %v", order)
+	want := []string{"PutObject " + recordKey(5), "PutObject " + chunk(5), "PutObject index.html", "DeleteObjects 2", "PutObject " + ManifestKey}
+	if !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
 	}
 }
 
@@ -347,7 +348,8 @@ func TestRefusesBadBundlesBeforeAnyRequest(t *testing.T) {
 func TestNoWaitAndRetriesThrottling(t *testing.T) {
 	s := newSite(t)
 	emu := emuFor(t)
-	// More throttles than the SDK retries one call: the second layer carries it.
+	// More throttles in a row than the SDK's default three attempts: the retryer
+	// NewClients configures carries them.
 	emu.Faults().Throttle("s3", "PutObject", 4)
 	opts := s.opts(writeBundle(t, craBundle("v1")))
 	opts.Concurrency = 1
@@ -365,13 +367,7 @@ func TestNoWaitAndRetriesThrottling(t *testing.T) {
 
 func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
-func versions(m *Manifest) []string {
-	var v []string
-	for _, r := range m.Releases {
-		v = append(v, r.Version)
-	}
-	return v
-}
+func versions(m *Index) []string { return m.Versions() }
 
 // CloudFront finishes invalidations at once on the emulation; the first GetInvalidation
 // answers are turned into InProgress at the SDK layer to exercise the wait.
