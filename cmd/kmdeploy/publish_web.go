@@ -18,6 +18,7 @@ func init() { register(newPublishWebCmd) }
 type publishWebFlags struct {
 	dir                string
 	dryRun             bool
+	verify             bool
 	noWait             bool
 	keep               int
 	version            string
@@ -65,6 +66,7 @@ func (f *publishWebFlags) options(policy webpublish.Policy, res *config.Resource
 		Keep:           keep,
 		Concurrency:    f.concurrency,
 		Policy:         policy,
+		Verify:         f.verify,
 		NoWait:         f.noWait,
 		WaitTimeout:    waitTimeout,
 		Log:            log,
@@ -74,13 +76,15 @@ func (f *publishWebFlags) options(policy webpublish.Policy, res *config.Resource
 func newPublishWebCmd() *cobra.Command {
 	f := &publishWebFlags{}
 	cmd := &cobra.Command{
-		Use:   "publish-web --dir BUILD_DIR [--dry-run] [--no-wait] [--keep N]",
+		Use:   "publish-web --dir BUILD_DIR [--dry-run] [--verify] [--no-wait] [--keep N]",
 		Short: "Publish the environment's web bundle to S3 and invalidate CloudFront (docs/web.md)",
-		Long: `Uploads the files of BUILD_DIR that differ from the bucket, content-hashed assets
-first and entry points (index.html, manifests, service worker) last; records the
-release in _releases/manifest.json; keeps the files of the previous --keep releases for
-open browser sessions and deletes older ones; invalidates the changed non-hashed paths
-in CloudFront and waits for the invalidation.
+		Long: `Uploads the files of BUILD_DIR that differ from the live release's record,
+content-hashed assets first and entry points (index.html, manifests, service worker)
+last; records the release under _releases/; keeps the files of the previous --keep
+releases for open browser sessions and deletes older ones; invalidates the changed
+non-hashed paths in CloudFront and waits for the invalidation. --verify also compares
+the whole bucket with the records and repairs what was deleted or overwritten out of
+band.
 
 The bucket and distribution come from the environment's Terraform outputs
 (web_bucket_name, cloudfront_distribution_id) or KM_WEB_BUCKET / KM_DISTRIBUTION_ID.`,
@@ -106,6 +110,9 @@ The bucket and distribution come from the environment's Terraform outputs
 				fmt.Fprintln(out, "dry run: nothing was changed")
 				return nil
 			}
+			if plan.Check != "" {
+				fmt.Fprintf(out, "checked the bucket against its release records (%s)\n", plan.Check)
+			}
 			fmt.Fprintf(out, "publishing release %s to s3://%s: %d uploads, %d unchanged, %d deletes, %d invalidation paths\n",
 				plan.Version, opts.Bucket, len(plan.Uploads), plan.Unchanged, len(plan.Deletes), len(plan.Invalidations))
 			res, err := plan.Apply(ctx, s3c, cf)
@@ -124,6 +131,7 @@ The bucket and distribution come from the environment's Terraform outputs
 	fl := cmd.Flags()
 	fl.StringVar(&f.dir, "dir", "", "the web build output directory (holds index.html)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be uploaded, deleted and invalidated; change nothing")
+	fl.BoolVar(&f.verify, "verify", false, "compare the whole bucket with the release records and repair what was changed out of band")
 	fl.BoolVar(&f.noWait, "no-wait", false, "do not wait for the CloudFront invalidation to complete")
 	fl.IntVar(&f.keep, "keep", webpublish.DefaultKeep, "previous releases whose files stay for open sessions (0 deletes old files at once)")
 	fl.StringVar(&f.version, "version", "", "release version recorded in the manifest (default: the bundle's content digest)")

@@ -75,4 +75,17 @@ func TestPublishWebCommand(t *testing.T) {
 	if v, err := webpublish.LiveVersion(ctx, s3c, bucket); err != nil || v != "abc123" {
 		t.Errorf("live version %q (%v), want abc123", v, err)
 	}
+
+	// A file deleted out of band: a publish trusts the records, --verify repairs it.
+	if _, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("static/js/main.8a3b2c1d.js")}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = kmdeploy(t, env, "publish-web", "--dir", dir, "--version", "abc123", "--no-wait")
+	if code != 0 || !strings.Contains(stdout, "0 uploaded") {
+		t.Fatalf("publish: code %d\n%s%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = kmdeploy(t, env, "publish-web", "--dir", dir, "--version", "abc123", "--no-wait", "--verify")
+	if code != 0 || !strings.Contains(stdout, "(--verify)") || !strings.Contains(stdout, "1 uploaded") {
+		t.Fatalf("publish --verify: code %d\n%s%s", code, stdout, stderr)
+	}
 }
