@@ -143,7 +143,7 @@ func (p Policy) Validate() error {
 func (p Policy) Classify(key string) Kind {
 	base := path.Base(key)
 	for _, pat := range p.EntryPatterns {
-		if ok, _ := path.Match(pat, base); ok {
+		if matchBase(pat, base) {
 			return KindEntry
 		}
 	}
@@ -158,6 +158,20 @@ func (p Policy) Classify(key string) Kind {
 		return KindHashed
 	}
 	return KindOther
+}
+
+// matchBase is path.Match for a base name, with the common pattern shapes ("name",
+// "*.ext") answered without it: Classify runs for every file of every publish.
+func matchBase(pat, base string) bool {
+	const meta = `*?[\`
+	if !strings.ContainsAny(pat, meta) {
+		return pat == base
+	}
+	if suffix, ok := strings.CutPrefix(pat, "*"); ok && !strings.ContainsAny(suffix, meta) {
+		return strings.HasSuffix(base, suffix) // base has no '/', which '*' would not match
+	}
+	ok, _ := path.Match(pat, base)
+	return ok
 }
 
 // CacheControl returns the Cache-Control header for a file of the given kind.

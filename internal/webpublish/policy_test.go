@@ -1,6 +1,7 @@
 package webpublish
 
 import (
+	"path"
 	"testing"
 )
 
@@ -72,5 +73,18 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if err := DefaultPolicy().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMatchBaseAgreesWithPathMatch(t *testing.T) {
+	patterns := []string{"*.html", "manifest.json", "*.min.*", "f?o.js", "[ab].js", "*", "*\\*", ""}
+	bases := []string{"index.html", "a.html.map", "manifest.json", "x.manifest.json", "a.min.js", "foo.js", "a.js", "c.js", "*", "", ".html"}
+	for _, pat := range patterns {
+		for _, base := range bases {
+			want, _ := path.Match(pat, base)
+			if got := matchBase(pat, base); got != want {
+				t.Errorf("matchBase(%q, %q) = %v, path.Match says %v", pat, base, got, want)
+			}
+		}
 	}
 }
