@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -178,27 +177,6 @@ func bundleFile(dir, p string, d fs.DirEntry) (File, error) {
 
 // bufPool holds read buffers: reading through io.Copy would allocate one per file.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
-
-// hashFile streams the file at p through h and returns its size.
-func hashFile(p string, h hash.Hash, buf []byte) (int64, error) {
-	fh, err := os.Open(p)
-	if err != nil {
-		return 0, err
-	}
-	defer fh.Close()
-	var n int64
-	for {
-		k, err := fh.Read(buf)
-		h.Write(buf[:k])
-		n += int64(k)
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
 
 // fileMD5 is the hex MD5 of a file: the ETag S3 gives a single-part upload. It is
 // computed only for the few files that need it (uploads, objects to check).
