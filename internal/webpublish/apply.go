@@ -66,7 +66,7 @@ func (p *Plan) Apply(ctx context.Context, s3c S3API, cf CloudFrontAPI) (*Result,
 		if err := p.record.encode(&body); err != nil {
 			return res, err
 		}
-		if err := putMeta(ctx, s3c, o.Bucket, recordKey(p.record.seq), "application/gzip", body.Bytes()); err != nil {
+		if err := putMeta(ctx, s3c, o.Bucket, recordKey(p.record.seq), "application/zstd", body.Bytes()); err != nil {
 			return res, err
 		}
 	}

@@ -483,7 +483,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	}) {
 		t.Errorf("files differ after a round trip")
 	}
-	if _, err := decodeRecord(strings.NewReader("not gzip")); err == nil {
+	if _, err := decodeRecord(strings.NewReader("not zstd")); err == nil {
 		t.Error("garbage decoded")
 	}
 }
