@@ -110,6 +110,7 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 			}
 		})
 	})
+	classifier := policy.classifier()
 	var workers sync.WaitGroup
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		workers.Add(1)
@@ -126,7 +127,7 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 					return err
 				}
 				f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(sum[:0]))
-				f.Kind = policy.Classify(f.Key)
+				f.Kind = classifier.kind(f.Key)
 				f.ContentType = ContentType(f.Key)
 				f.CacheControl = policy.CacheControl(f.Kind)
 				done <- f

@@ -140,38 +140,68 @@ func (p Policy) Validate() error {
 }
 
 // Classify returns the kind of the object key (slash-separated, no leading slash).
-func (p Policy) Classify(key string) Kind {
-	base := path.Base(key)
+func (p Policy) Classify(key string) Kind { return p.classifier().kind(key) }
+
+// classifier is a Policy with its entry patterns sorted once by shape: literal names
+// and "*.ext" suffixes are compared directly, only other patterns go through
+// path.Match. A scan classifies every file of the bundle.
+type classifier struct {
+	p        Policy
+	names    map[string]bool
+	suffixes []string
+	patterns []string
+}
+
+func (p Policy) classifier() classifier {
+	const meta = `*?[\`
+	c := classifier{p: p, names: map[string]bool{}}
 	for _, pat := range p.EntryPatterns {
-		if matchBase(pat, base) {
-			return KindEntry
+		suffix, star := strings.CutPrefix(pat, "*")
+		switch {
+		case !strings.ContainsAny(pat, meta):
+			c.names[pat] = true
+		case star && !strings.ContainsAny(suffix, meta):
+			c.suffixes = append(c.suffixes, suffix) // a base name has no '/', which '*' would not match
+		default:
+			c.patterns = append(c.patterns, pat)
 		}
 	}
+	return c
+}
+
+func (c classifier) entry(base string) bool {
+	if c.names[base] {
+		return true
+	}
+	for _, s := range c.suffixes {
+		if strings.HasSuffix(base, s) {
+			return true
+		}
+	}
+	for _, pat := range c.patterns {
+		if ok, _ := path.Match(pat, base); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c classifier) kind(key string) Kind {
+	base := path.Base(key)
+	if c.entry(base) {
+		return KindEntry
+	}
 	if top, _, found := strings.Cut(key, "/"); found {
-		for _, d := range p.HashedDirs {
+		for _, d := range c.p.HashedDirs {
 			if top == d {
 				return KindHashed
 			}
 		}
 	}
-	if p.HashedName != nil && p.HashedName(base) {
+	if c.p.HashedName != nil && c.p.HashedName(base) {
 		return KindHashed
 	}
 	return KindOther
-}
-
-// matchBase is path.Match for a base name, with the common pattern shapes ("name",
-// "*.ext") answered without it: Classify runs for every file of every publish.
-func matchBase(pat, base string) bool {
-	const meta = `*?[\`
-	if !strings.ContainsAny(pat, meta) {
-		return pat == base
-	}
-	if suffix, ok := strings.CutPrefix(pat, "*"); ok && !strings.ContainsAny(suffix, meta) {
-		return strings.HasSuffix(base, suffix) // base has no '/', which '*' would not match
-	}
-	ok, _ := path.Match(pat, base)
-	return ok
 }
 
 // CacheControl returns the Cache-Control header for a file of the given kind.

@@ -76,14 +76,15 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
-func TestMatchBaseAgreesWithPathMatch(t *testing.T) {
+func TestEntryPatternsMatchLikePathMatch(t *testing.T) {
 	patterns := []string{"*.html", "manifest.json", "*.min.*", "f?o.js", "[ab].js", "*", "*\\*", ""}
 	bases := []string{"index.html", "a.html.map", "manifest.json", "x.manifest.json", "a.min.js", "foo.js", "a.js", "c.js", "*", "", ".html"}
 	for _, pat := range patterns {
+		c := Policy{EntryPatterns: []string{pat}}.classifier()
 		for _, base := range bases {
 			want, _ := path.Match(pat, base)
-			if got := matchBase(pat, base); got != want {
-				t.Errorf("matchBase(%q, %q) = %v, path.Match says %v", pat, base, got, want)
+			if got := c.entry(base); got != want {
+				t.Errorf("pattern %q, base %q: %v, path.Match says %v", pat, base, got, want)
 			}
 		}
 	}
