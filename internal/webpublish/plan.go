@@ -303,28 +303,26 @@ func (p *Plan) decideRelease(st *state) {
 	p.index = &Index{Schema: indexSchema, Bucket: p.opts.Bucket, Live: rel.Version, Releases: kept}
 }
 
-// releaseFiles is what the bucket holds once release seq is live: its files, and every
-// other key as it was, now kept only for older releases.
+// releaseFiles turns st.files into what the bucket holds once release seq is live:
+// its files, and every other key as it was, now kept only for older releases. It
+// updates the entries in place: most files are the ones of the live release.
 func (p *Plan) releaseFiles(st *state, seq int64) map[string]*entry {
-	files := make(map[string]*entry, len(st.files)+len(p.Uploads))
+	files := st.files
+	for _, e := range files {
+		e.live = false
+	}
 	hdrs := map[headers]*headers{}
 	for i, f := range p.Bundle.Files {
 		h := fileHeaders(f)
 		if hdrs[h] == nil {
 			hdrs[h] = &h
 		}
-		files[f.Key] = &entry{sha256: f.SHA256, etag: p.etags[i], size: f.Size, hdr: hdrs[h], last: seq, live: true}
-	}
-	for key, e := range st.files {
-		if files[key] != nil {
-			continue
+		e := files[f.Key]
+		if e == nil {
+			e = &entry{}
+			files[f.Key] = e
 		}
-		if e.live {
-			kept := *e
-			kept.live = false
-			e = &kept
-		}
-		files[key] = e
+		*e = entry{sha256: f.SHA256, etag: p.etags[i], size: f.Size, hdr: hdrs[h], last: seq, live: true}
 	}
 	return files
 }
