@@ -53,6 +53,7 @@ type Plan struct {
 	Retained []string
 	Pruned   []string
 
+	digest string   // Bundle.Digest
 	etags  []string // per Bundle.Files: the object's ETag once published
 	record *record  // written first, nil when nothing changes
 	index  *Index   // written last, nil when nothing changes
@@ -84,9 +85,9 @@ func MakePlan(ctx context.Context, s3c S3API, opts Options) (*Plan, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	p := &Plan{opts: opts, Bundle: bundle, Version: opts.Version, Check: st.check}
+	p := &Plan{opts: opts, Bundle: bundle, Version: opts.Version, Check: st.check, digest: bundle.Digest()}
 	if p.Version == "" {
-		p.Version = bundle.Digest()
+		p.Version = p.digest
 	}
 	if err := p.decideUploads(ctx, s3c, st); err != nil {
 		return nil, err
@@ -241,7 +242,7 @@ func (p *Plan) decideRelease(st *state) {
 	if len(releases) > 0 {
 		seq = releases[len(releases)-1].Seq + 1
 	}
-	rel := ReleaseInfo{Seq: seq, Version: p.Version, PublishedAt: p.opts.Now().UTC(), Digest: p.Bundle.Digest(),
+	rel := ReleaseInfo{Seq: seq, Version: p.Version, PublishedAt: p.opts.Now().UTC(), Digest: p.digest,
 		Files: len(p.Bundle.Files), Record: recordKey(seq)}
 	for _, f := range p.Bundle.Files {
 		rel.Bytes += f.Size
@@ -290,6 +291,9 @@ func (p *Plan) decideRelease(st *state) {
 	slices.Sort(p.Deletes)
 	for _, u := range p.Uploads {
 		touched = append(touched, u.Key)
+	}
+	for key := range st.suspect {
+		touched = append(touched, key)
 	}
 	// Keys about to change are listed in the record before they change, so that a
 	// publish that dies half way leaves the next one a list of keys to check.

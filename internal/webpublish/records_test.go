@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -293,6 +296,22 @@ func TestInterruptedPublishConverges(t *testing.T) {
 			t.Errorf("live %q, want v2", v)
 		}
 	})
+	t.Run("killed twice, then another release", func(t *testing.T) {
+		s := newSite(t)
+		s.publishAs("v1", craBundle("v1"))
+		v2 := craBundle("v2")
+		v2["logo192.png"] = "v2 logo"
+		s.publishBroken("v2", v2, "PutObject", "index.html")
+		// The second run finds the logo already uploaded, sends nothing for it, and
+		// dies too: its record must still name the logo.
+		s.publishBroken("v2", v2, "PutObject", "index.html")
+		s.rec.reset()
+		s.publishAs("v3", craBundle("v3"))
+		if !slices.Contains(s.rec.ops("PutObject"), "logo192.png") {
+			t.Errorf("logo192.png, overwritten two failed runs ago, was not put back: PUTs %v", s.rec.ops("PutObject"))
+		}
+		s.wantBucket(craBundle("v3"))
+	})
 	t.Run("killed while pruning", func(t *testing.T) {
 		s := newSite(t)
 		bundle := func(i int) map[string]string {
@@ -444,6 +463,18 @@ func TestRepublishRequestsDoNotGrowWithTheBundle(t *testing.T) {
 		for _, op := range []string{"GetObject", "HeadObject", "ListObjectsV2", "PutObject", "DeleteObjects"} {
 			counts[n][op] = s.rec.ops(op)
 		}
+		// Unchanged: three reads, nothing written.
+		s.rec.reset()
+		s.publishAs("v2", files)
+		var ops []string
+		for _, e := range s.rec.snapshot() {
+			if e.end {
+				ops = append(ops, e.op+" "+e.key)
+			}
+		}
+		if want := []string{"GetObject " + ManifestKey, "ListObjectsV2 " + releasesPrefix, "GetObject " + recordKey(2)}; !slices.Equal(sorted(ops), sorted(want)) {
+			t.Errorf("%d files, unchanged: requests %q, want %q", n, ops, want)
+		}
 	}
 	want := map[string][]string{
 		"GetObject":     {ManifestKey, recordKey(1)},
@@ -489,3 +520,32 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func sha256hex(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
+	dir := writeBundle(t, map[string]string{"index.html": "<html>", "static/js/a.12345678.js": "a"})
+	if err := os.Symlink(filepath.Join(dir, "static/js/a.12345678.js"), filepath.Join(dir, "linked.js")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ScanBundle(dir, DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, f := range b.Files {
+		keys = append(keys, f.Key)
+		if f.Key == "linked.js" && f.SHA256 != sha256hex("a") {
+			t.Errorf("linked.js hashed as %s, want the target's hash", f.SHA256)
+		}
+	}
+	if want := []string{"index.html", "linked.js", "static/js/a.12345678.js"}; !slices.Equal(keys, want) {
+		t.Errorf("keys %v, want %v", keys, want)
+	}
+	// A FIFO would block a reader forever: it is refused without being opened.
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var be *BundleError
+	if _, err := ScanBundle(dir, DefaultPolicy()); !errors.As(err, &be) || !strings.Contains(err.Error(), "pipe, which is not a regular file") {
+		t.Errorf("error %v, want a BundleError naming the FIFO", err)
+	}
+}

@@ -23,6 +23,9 @@ type state struct {
 	missing map[string]bool
 	// records are the record objects under _releases/, by key.
 	records map[string]bool
+	// suspect are the keys publishes that did not finish may have changed; the next
+	// record lists them again, in case this publish does not finish either.
+	suspect map[string]bool
 	// dirty is set when the records do not describe the bucket as it is: the next
 	// release must be recorded even if its bundle is the live one.
 	dirty bool
@@ -37,7 +40,7 @@ func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*sta
 	if err != nil {
 		return nil, err
 	}
-	st := &state{index: x, files: map[string]*entry{}, missing: map[string]bool{}, records: map[string]bool{}}
+	st := &state{index: x, files: map[string]*entry{}, missing: map[string]bool{}, records: map[string]bool{}, suspect: map[string]bool{}}
 	live := x.LiveRelease()
 	if live != nil {
 		st.liveSeq = live.Seq
@@ -112,6 +115,7 @@ func (st *state) readUnfinished(ctx context.Context, s3c S3API, bucket string) e
 		st.dirty = true
 		for _, k := range rec.touched {
 			st.unknown(k)
+			st.suspect[k] = true
 		}
 	}
 	return nil
