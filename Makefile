@@ -54,7 +54,7 @@ lambdas:
 bench: check-moto
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./testrig/awsemu/...
 	$(GO) test -run '^$$' -bench EndDetection -benchtime 10x ./internal/rollout/
-	$(GO) test -run '^$$' -bench Publish -benchtime 1x -timeout 30m ./internal/webpublish/
+	$(GO) test -run '^$$' -bench Publish -benchtime 1x -timeout 60m ./internal/webpublish/
 
 # Engine-backed pipeline tests: need a Dagger engine (v0.21.8) and its CLI. They run the
 # module's functions, so a later `dagger call` reuses their caches. With
