@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
@@ -348,9 +349,10 @@ func TestRefusesBadBundlesBeforeAnyRequest(t *testing.T) {
 func TestNoWaitAndRetriesThrottling(t *testing.T) {
 	s := newSite(t)
 	emu := emuFor(t)
-	// More throttles in a row than the SDK's default three attempts: the retryer
-	// NewClients configures carries them.
-	emu.Faults().Throttle("s3", "PutObject", 4)
+	// As many throttles in a row as the SDK's default three attempts, after which it
+	// would give up: the retryer NewClients configures carries them.
+	emu.Faults().Throttle("s3", "PutObject", retry.DefaultMaxAttempts)
+	before := emu.Faults().Calls("s3", "PutObject")
 	opts := s.opts(writeBundle(t, craBundle("v1")))
 	opts.Concurrency = 1
 	opts.NoWait = true
@@ -362,7 +364,11 @@ func TestNoWaitAndRetriesThrottling(t *testing.T) {
 	if res.Uploaded != len(craBundle("v1")) {
 		t.Errorf("uploaded %d", res.Uploaded)
 	}
-	t.Logf("published through 4 throttles in %s", time.Since(start))
+	// The files, the record and the index, and each throttled attempt.
+	if calls, want := emu.Faults().Calls("s3", "PutObject")-before, len(craBundle("v1"))+2+retry.DefaultMaxAttempts; calls != want {
+		t.Errorf("%d PutObject calls reached S3, want %d", calls, want)
+	}
+	t.Logf("published through %d throttles in %s", retry.DefaultMaxAttempts, time.Since(start))
 }
 
 func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }

@@ -247,17 +247,25 @@ func TestTwoPublishesKeepBothReleasesFiles(t *testing.T) {
 	}
 }
 
+// killedBeforeIndex publishes release v1 of craBundle, then v2 in runs that die
+// when index.html is next, as many times as asked.
+func killedBeforeIndex(t *testing.T, v2 map[string]string, times int) *site {
+	s := newSite(t)
+	s.publishAs("v1", craBundle("v1"))
+	for range times {
+		s.publishBroken("v2", v2, "PutObject", "index.html")
+	}
+	return s
+}
+
 func TestInterruptedPublishConverges(t *testing.T) {
 	t.Run("killed before index.html, then another release", func(t *testing.T) {
-		s := newSite(t)
-		v1 := craBundle("v1")
-		s.publishAs("v1", v1)
-		// v2 changes logo192.png and the main chunk; it dies when index.html is next.
+		// v2 changes logo192.png and the main chunk.
 		v2 := craBundle("v2")
 		v2["logo192.png"] = "v2 logo"
 		delete(v2, "static/js/main.8a3b2c1d.js")
 		v2["static/js/main.22222222.js"] = "v2 main"
-		s.publishBroken("v2", v2, "PutObject", "index.html")
+		s := killedBeforeIndex(t, v2, 1)
 		if v, _ := LiveVersion(context.Background(), s.s3, s.bucket); v != "v1" {
 			t.Fatalf("live %q after a failed publish, want v1", v)
 		}
@@ -278,11 +286,9 @@ func TestInterruptedPublishConverges(t *testing.T) {
 		}
 	})
 	t.Run("killed before index.html, then the same release", func(t *testing.T) {
-		s := newSite(t)
-		s.publishAs("v1", craBundle("v1"))
 		v2 := craBundle("v2")
 		v2["static/js/main.22222222.js"] = "v2 main"
-		s.publishBroken("v2", v2, "PutObject", "index.html")
+		s := killedBeforeIndex(t, v2, 1)
 		s.rec.reset()
 		s.publishAs("v2", v2)
 		puts := s.rec.ops("PutObject")
@@ -297,14 +303,11 @@ func TestInterruptedPublishConverges(t *testing.T) {
 		}
 	})
 	t.Run("killed twice, then another release", func(t *testing.T) {
-		s := newSite(t)
-		s.publishAs("v1", craBundle("v1"))
-		v2 := craBundle("v2")
-		v2["logo192.png"] = "v2 logo"
-		s.publishBroken("v2", v2, "PutObject", "index.html")
 		// The second run finds the logo already uploaded, sends nothing for it, and
 		// dies too: its record must still name the logo.
-		s.publishBroken("v2", v2, "PutObject", "index.html")
+		v2 := craBundle("v2")
+		v2["logo192.png"] = "v2 logo"
+		s := killedBeforeIndex(t, v2, 2)
 		s.rec.reset()
 		s.publishAs("v3", craBundle("v3"))
 		if !slices.Contains(s.rec.ops("PutObject"), "logo192.png") {
