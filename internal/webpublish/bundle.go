@@ -82,9 +82,9 @@ func CheckDir(dir string) error {
 }
 
 // ScanBundle reads and hashes dir, after the refusals of CheckDir; it also refuses
-// anything that is not a regular file. Files are
-// hashed in parallel and streamed through the hash, so memory does not grow with file
-// sizes, only with the number of files.
+// anything that is not a regular file. Files are hashed in parallel, each streamed
+// through one buffer per worker, so memory grows with the number of files, not with
+// their sizes.
 func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err

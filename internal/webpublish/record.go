@@ -20,9 +20,9 @@ import (
 // publish reads the live release's record instead of listing the bucket, and writes
 // one record for the new release before it uploads anything.
 //
-// It is zstd-compressed text (zstd: a third of gzip's time to write and read here,
-// for the same size: about 50 bytes per file), one item per line, fields separated by tabs, strings
-// escaped (\\ \t \n \r, and \- for a string that is a single dash):
+// It is zstd-compressed text (a third of gzip's time to write and read, for the same
+// size: about 60 bytes per file), one item per line, fields separated by tabs,
+// strings escaped (\\ \t \n \r, and \- for a string that is a single dash):
 //
 //	kmdeploy-web-record 2
 //	R <seq> <version> <bucket>
@@ -41,8 +41,9 @@ func recordKey(seq int64) string { return fmt.Sprintf("%s%08d.tsv.zst", releases
 
 // recordSeq is the inverse of recordKey.
 func recordSeq(key string) (int64, bool) {
-	s, ok := strings.CutPrefix(key, releasesPrefix)
-	if s, ok = strings.CutSuffix(s, ".tsv.zst"); !ok || len(s) != 8 {
+	s, prefixed := strings.CutPrefix(key, releasesPrefix)
+	s, suffixed := strings.CutSuffix(s, ".tsv.zst")
+	if !prefixed || !suffixed || len(s) != 8 {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(s, 10, 64)

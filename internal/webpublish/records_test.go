@@ -552,3 +552,14 @@ func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
 		t.Errorf("error %v, want a BundleError naming the FIFO", err)
 	}
 }
+
+func TestRecordKeys(t *testing.T) {
+	if seq, ok := recordSeq(recordKey(42)); !ok || seq != 42 {
+		t.Errorf("recordSeq(recordKey(42)) = %d, %v", seq, ok)
+	}
+	for _, key := range []string{ManifestKey, "00000042.tsv.zst", "_releases/42.tsv.zst", "_releases/0000004x.tsv.zst", "_releases/00000042.tsv.gz"} {
+		if _, ok := recordSeq(key); ok {
+			t.Errorf("%s taken for a record", key)
+		}
+	}
+}
