@@ -62,11 +62,17 @@ func (r *recorder) snapshot() []event {
 	return append([]event(nil), r.events...)
 }
 
-// ops counts finished requests of one operation.
-func (r *recorder) ops(op string) []string {
+// ops lists the keys of the finished requests of one operation.
+func (r *recorder) ops(op string) []string { return r.keys(op, true) }
+
+// calls lists the keys of every request of one operation, finished or failed (a read
+// of a missing object).
+func (r *recorder) calls(op string) []string { return r.keys(op, false) }
+
+func (r *recorder) keys(op string, end bool) []string {
 	var keys []string
 	for _, e := range r.snapshot() {
-		if e.end && e.op == op {
+		if e.end == end && e.op == op {
 			keys = append(keys, e.key)
 		}
 	}
@@ -158,7 +164,7 @@ func (s *site) publish(opts Options) *Result {
 // objects lists the bucket as key → ETag.
 func (s *site) objects() map[string]string {
 	s.t.Helper()
-	objs, err := listObjects(context.Background(), s.s3, s.bucket, "")
+	objs, err := listObjects(context.Background(), s.s3, s.bucket)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 )
 
 // state is what the bucket holds before a publish, as far as its records tell, checked
@@ -21,7 +22,8 @@ type state struct {
 	check string
 	// missing are recorded keys the listing did not show: deleted out of band.
 	missing map[string]bool
-	// records are the record objects under _releases/, by key.
+	// records are the record objects in the bucket, by key: those the listing shows,
+	// or, when the bucket is not listed, those the index names and the unfinished one.
 	records map[string]bool
 	// suspect are the keys publishes that did not finish may have changed; the next
 	// record lists them again, in case this publish does not finish either.
@@ -33,8 +35,8 @@ type state struct {
 
 // loadState reads the index and the live release's record. It lists the whole bucket
 // only when the records cannot be trusted (none, copied from another bucket, written by
-// an older kmdeploy, missing) or when verify asks for it; otherwise it lists only the
-// records, to find a publish that did not finish.
+// an older kmdeploy, missing) or when verify asks for it; otherwise it reads one more
+// record, that of a publish that did not finish, if there is one.
 func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*state, error) {
 	x, legacy, err := readIndex(ctx, s3c, bucket)
 	if err != nil {
@@ -45,6 +47,7 @@ func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*sta
 	if live != nil {
 		st.liveSeq = live.Seq
 	}
+	var unfinished *record
 	switch {
 	case x == nil:
 		st.check = "the bucket has no release index"
@@ -56,8 +59,19 @@ func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*sta
 	case live.Record == "":
 		st.check = "the live release has no record"
 	default:
-		rec, err := readRecord(ctx, s3c, bucket, live.Record)
-		if err != nil {
+		// A publish that wrote its record but never made its release live left it
+		// under the next sequence number: read both records at once.
+		var rec *record
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) {
+			rec, err = readRecord(gctx, s3c, bucket, live.Record)
+			return err
+		})
+		g.Go(func() (err error) {
+			unfinished, err = readRecord(gctx, s3c, bucket, recordKey(x.nextSeq()))
+			return err
+		})
+		if err := g.Wait(); err != nil {
 			return nil, err
 		}
 		switch {
@@ -75,11 +89,24 @@ func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*sta
 	if st.check == "" && verify {
 		st.check = "--verify"
 	}
-	prefix := releasesPrefix
-	if st.check != "" {
-		prefix = ""
+	if st.check == "" {
+		// The records in the bucket are those of the index, and the unfinished one.
+		for _, r := range x.Releases {
+			if r.Record != "" {
+				st.records[r.Record] = true
+			}
+		}
+		if unfinished != nil {
+			st.records[recordKey(x.nextSeq())] = true
+			st.dirty = true
+			for _, k := range unfinished.touched {
+				st.unknown(k)
+				st.suspect[k] = true
+			}
+		}
+		return st, nil
 	}
-	listed, err := listObjects(ctx, s3c, bucket, prefix)
+	listed, err := listObjects(ctx, s3c, bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -91,34 +118,8 @@ func loadState(ctx context.Context, s3c S3API, bucket string, verify bool) (*sta
 			delete(listed, key)
 		}
 	}
-	if st.check != "" {
-		st.reconcile(listed)
-		return st, nil
-	}
-	return st, st.readUnfinished(ctx, s3c, bucket)
-}
-
-// readUnfinished marks as unknown every key that a publish which wrote its record but
-// never made its release live may have changed: its record is newer than the live one.
-func (st *state) readUnfinished(ctx context.Context, s3c S3API, bucket string) error {
-	for key := range st.records {
-		if seq, _ := recordSeq(key); seq <= st.liveSeq {
-			continue
-		}
-		rec, err := readRecord(ctx, s3c, bucket, key)
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			continue
-		}
-		st.dirty = true
-		for _, k := range rec.touched {
-			st.unknown(k)
-			st.suspect[k] = true
-		}
-	}
-	return nil
+	st.reconcile(listed)
+	return st, nil
 }
 
 // unknown marks key as holding something the records cannot vouch for; a file of the
@@ -176,13 +177,14 @@ type remoteObject struct {
 	size int64
 }
 
-func listObjects(ctx context.Context, s3c S3API, bucket, prefix string) (map[string]remoteObject, error) {
+// listObjects lists the whole bucket.
+func listObjects(ctx context.Context, s3c S3API, bucket string) (map[string]remoteObject, error) {
 	objs := map[string]remoteObject{}
-	pager := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	pager := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 	for pager.HasMorePages() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+			return nil, fmt.Errorf("list s3://%s: %w", bucket, err)
 		}
 		for _, o := range page.Contents {
 			objs[aws.ToString(o.Key)] = remoteObject{etag: strings.Trim(aws.ToString(o.ETag), `"`), size: aws.ToInt64(o.Size)}
