@@ -82,66 +82,59 @@ func CheckDir(dir string) error {
 }
 
 // ScanBundle reads and hashes dir, after the refusals of CheckDir; it also refuses
-// anything that is not a regular file. Files are hashed in parallel, each streamed
-// through one buffer per worker, so memory grows with the number of files, not with
-// their sizes.
+// anything that is not a regular file. Files are hashed in parallel while the
+// directories are read, each streamed through one buffer per worker, so memory grows
+// with the number of files, not with their sizes.
 func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
-	todo := make(chan File, 256)
-	done := make(chan File, 256)
+	chunks := make(chan []File, 64)
 	g, ctx := errgroup.WithContext(context.Background())
 	g.Go(func() error {
-		defer close(todo)
-		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
+		defer close(chunks)
+		return walkBundle(dir, dir, "", func(files []File) error {
+			// Chunks small enough to spread a large directory over the workers.
+			for c := range slices.Chunk(files, scanChunk) {
+				select {
+				case chunks <- c:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
-			f, err := bundleFile(dir, p, d)
-			if err != nil {
-				return err
-			}
-			select {
-			case todo <- f:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return nil
 		})
 	})
 	classifier := policy.classifier()
-	var workers sync.WaitGroup
+	var (
+		mu     sync.Mutex
+		hashed [][]File
+	)
 	for range max(2, runtime.GOMAXPROCS(0)) {
-		workers.Add(1)
 		g.Go(func() error {
-			defer workers.Done()
 			buf := bufPool.Get().(*[]byte)
 			defer bufPool.Put(buf)
 			h := sha256.New()
 			var sum [sha256.Size]byte
-			for f := range todo {
-				h.Reset()
-				n, err := hashFile(f.Path, h, *buf)
-				if err != nil {
-					return err
+			for c := range chunks {
+				for i := range c {
+					f := &c[i]
+					h.Reset()
+					n, err := hashFile(f.Path, h, *buf)
+					if err != nil {
+						return err
+					}
+					f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(sum[:0]))
+					f.Kind = classifier.kind(f.Key)
+					f.ContentType = ContentType(f.Key)
+					f.CacheControl = policy.CacheControl(f.Kind)
 				}
-				f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(sum[:0]))
-				f.Kind = classifier.kind(f.Key)
-				f.ContentType = ContentType(f.Key)
-				f.CacheControl = policy.CacheControl(f.Kind)
-				done <- f
+				mu.Lock()
+				hashed = append(hashed, c)
+				mu.Unlock()
 			}
 			return nil
 		})
-	}
-	go func() {
-		workers.Wait()
-		close(done)
-	}()
-	b := &Bundle{Dir: dir}
-	for f := range done {
-		b.Files = append(b.Files, f)
 	}
 	if err := g.Wait(); err != nil {
 		var be *BundleError
@@ -150,30 +143,61 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 		}
 		return nil, &BundleError{Dir: dir, Reason: "cannot be read", Err: err}
 	}
+	b := &Bundle{Dir: dir, Files: slices.Concat(hashed...)}
 	slices.SortFunc(b.Files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
 	return b, nil
 }
 
-// bundleFile checks one walked entry without opening it: opening a FIFO would block.
-func bundleFile(dir, p string, d fs.DirEntry) (File, error) {
-	rel, err := filepath.Rel(dir, p)
+// scanChunk is how many files a hashing worker takes at a time.
+const scanChunk = 64
+
+// walkBundle passes emit the files of the directory p (the bundle's root, or the
+// directory of keys starting with prefix), one directory at a time, and walks its
+// subdirectories. Keys and paths are joined, not cleaned: the names come from the
+// directory listing. It checks each entry without opening it: opening a FIFO would
+// block. Symlinks to files are followed; a symlink to anything else is refused.
+func walkBundle(root, p, prefix string, emit func([]File) error) error {
+	d, err := os.Open(p)
 	if err != nil {
-		return File{}, err
+		return err
 	}
-	key := filepath.ToSlash(rel)
-	mode := d.Type()
-	if mode&fs.ModeSymlink != 0 {
-		// Symlinks to files are followed; symlinks to directories are not walked.
-		st, err := os.Stat(p)
-		if err != nil {
-			return File{}, err
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	var files []File
+	var subdirs []string
+	for _, e := range entries {
+		key, path := prefix+e.Name(), p+string(filepath.Separator)+e.Name()
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			if mode = st.Mode().Type(); mode.IsDir() {
+				mode = fs.ModeSymlink // not walked
+			}
 		}
-		mode = st.Mode().Type()
+		switch {
+		case mode.IsDir():
+			subdirs = append(subdirs, e.Name())
+		case mode.IsRegular():
+			files = append(files, File{Key: key, Path: path})
+		default:
+			return &BundleError{Dir: root, Reason: "contains " + key + ", which is not a regular file"}
+		}
 	}
-	if !mode.IsRegular() {
-		return File{}, &BundleError{Dir: dir, Reason: "contains " + key + ", which is not a regular file"}
+	if err := emit(files); err != nil {
+		return err
 	}
-	return File{Key: key, Path: p}, nil
+	for _, name := range subdirs {
+		if err := walkBundle(root, p+string(filepath.Separator)+name, prefix+name+"/", emit); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bufPool holds read buffers: reading through io.Copy would allocate one per file.
