@@ -15,17 +15,22 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/errgroup"
 )
 
 // File is one file of the bundle with everything needed to decide and upload it.
 type File struct {
-	Key    string // object key: slash-separated path relative to the bundle root
-	Path   string // local path
-	Size   int64
-	SHA256 string // hex; kept in object metadata and in the release records
-	// MD5 (hex) equals the ETag of a single-part upload; it is filled in only for the
-	// files that need it (uploads, objects to check), as hashing twice costs time.
+	Key  string // object key: slash-separated path relative to the bundle root
+	Path string // local path
+	Size int64
+	// Sum (hex XXH3-128) identifies the content: it is only compared with the release
+	// records, which kmdeploy alone writes, so it needs to be fast, not cryptographic.
+	Sum string
+	// SHA256 (hex, kept in the object's metadata) and MD5 (hex: the ETag of a
+	// single-part upload) are filled in only for the files that need them (uploads,
+	// objects to check, files recorded by the first kmdeploy), by ensureDigests.
+	SHA256       string
 	MD5          string
 	Kind         Kind
 	ContentType  string
@@ -43,7 +48,9 @@ type Bundle struct {
 func (b *Bundle) Digest() string {
 	h := sha256.New()
 	for _, f := range b.Files {
-		io.WriteString(h, f.Key+"\x00"+f.SHA256+"\x00"+f.ContentType+"\x00"+f.CacheControl+"\n")
+		for _, s := range [...]string{f.Key, "\x00", f.Sum, "\x00", f.ContentType, "\x00", f.CacheControl, "\n"} {
+			io.WriteString(h, s)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -114,8 +121,7 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 		g.Go(func() error {
 			buf := bufPool.Get().(*[]byte)
 			defer bufPool.Put(buf)
-			h := sha256.New()
-			var sum [sha256.Size]byte
+			h := xxh3.New()
 			for c := range chunks {
 				for i := range c {
 					f := &c[i]
@@ -124,7 +130,8 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 					if err != nil {
 						return err
 					}
-					f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(sum[:0]))
+					sum := h.Sum128().Bytes()
+					f.Size, f.Sum = n, hex.EncodeToString(sum[:])
 					f.Kind = classifier.kind(f.Key)
 					f.ContentType = ContentType(f.Key)
 					f.CacheControl = policy.CacheControl(f.Kind)
@@ -203,14 +210,17 @@ func walkBundle(root, p, prefix string, emit func([]File) error) error {
 // bufPool holds read buffers: reading through io.Copy would allocate one per file.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// fileMD5 is the hex MD5 of a file: the ETag S3 gives a single-part upload. It is
-// computed only for the few files that need it (uploads, objects to check).
-func fileMD5(p string) (string, error) {
+// ensureDigests fills in f.SHA256 and f.MD5, reading the file once for both.
+func ensureDigests(f *File) error {
+	if f.SHA256 != "" && f.MD5 != "" {
+		return nil
+	}
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
-	h := md5.New()
-	if _, err := hashFile(p, h, *buf); err != nil {
-		return "", err
+	sha, md := sha256.New(), md5.New()
+	if _, err := hashFile(f.Path, io.MultiWriter(sha, md), *buf); err != nil {
+		return &BundleError{Dir: f.Path, Reason: "cannot be read", Err: err}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	f.SHA256, f.MD5 = hex.EncodeToString(sha.Sum(nil)), hex.EncodeToString(md.Sum(nil))
+	return nil
 }

@@ -3,13 +3,12 @@
 package webpublish
 
 import (
-	"hash"
 	"io"
 	"os"
 )
 
 // hashFile streams the file at p through h and returns its size.
-func hashFile(p string, h hash.Hash, buf []byte) (int64, error) {
+func hashFile(p string, h io.Writer, buf []byte) (int64, error) {
 	fh, err := os.Open(p)
 	if err != nil {
 		return 0, err

@@ -101,6 +101,18 @@ func (p *Plan) decideUploads(ctx context.Context, s3c S3API, st *state) error {
 	files := p.Bundle.Files
 	p.etags = make([]string, len(files))
 	reasons := make([]string, len(files))
+	// Files recorded by the first kmdeploy are compared by sha256, which is computed
+	// for them (once: the next records have their sums).
+	var legacy []int
+	for i, f := range files {
+		if e := st.files[f.Key]; e != nil && e.sum == "" && e.sha256 != "" {
+			legacy = append(legacy, i)
+		}
+	}
+	err := forEach(ctx, p.opts.Concurrency, legacy, func(_ context.Context, i int) error { return ensureDigests(&files[i]) })
+	if err != nil {
+		return err
+	}
 	var check []int
 	for i, f := range files {
 		e := st.files[f.Key]
@@ -109,9 +121,9 @@ func (p *Plan) decideUploads(ctx context.Context, s3c S3API, st *state) error {
 			reasons[i] = ReasonMissing
 		case e == nil:
 			reasons[i] = ReasonNew
-		case e.sha256 == "":
+		case !e.knowsContent():
 			check = append(check, i)
-		case e.sha256 != f.SHA256:
+		case !e.holds(&f):
 			reasons[i] = ReasonChanged
 		case e.hdr == nil || *e.hdr != fileHeaders(f):
 			reasons[i] = ReasonHeaders
@@ -120,7 +132,7 @@ func (p *Plan) decideUploads(ctx context.Context, s3c S3API, st *state) error {
 		}
 	}
 	p.Checked = len(check)
-	err := forEach(ctx, p.opts.Concurrency, check, func(ctx context.Context, i int) (err error) {
+	err = forEach(ctx, p.opts.Concurrency, check, func(ctx context.Context, i int) (err error) {
 		reasons[i], p.etags[i], err = headCompare(ctx, s3c, p.opts.Bucket, &files[i])
 		return err
 	})
@@ -136,8 +148,9 @@ func (p *Plan) decideUploads(ctx context.Context, s3c S3API, st *state) error {
 		}
 	}
 	// The new record names each upload's ETag before the upload: the MD5 that S3 gives
-	// a single-part upload (a --verify settles buckets that give other ETags).
-	err = forEach(ctx, p.opts.Concurrency, uploads, func(_ context.Context, i int) error { return ensureMD5(&files[i]) })
+	// a single-part upload (a --verify settles buckets that give other ETags). The
+	// upload carries the sha256 in its metadata.
+	err = forEach(ctx, p.opts.Concurrency, uploads, func(_ context.Context, i int) error { return ensureDigests(&files[i]) })
 	if err != nil {
 		return err
 	}
@@ -159,18 +172,6 @@ func forEach[T any](ctx context.Context, limit int, items []T, fn func(context.C
 	return g.Wait()
 }
 
-func ensureMD5(f *File) error {
-	if f.MD5 != "" {
-		return nil
-	}
-	sum, err := fileMD5(f.Path)
-	if err != nil {
-		return &BundleError{Dir: f.Path, Reason: "cannot be read", Err: err}
-	}
-	f.MD5 = sum
-	return nil
-}
-
 func fileHeaders(f File) headers { return headers{f.ContentType, f.CacheControl} }
 
 // headCompare settles a key the records cannot vouch for: same bytes when the sha256
@@ -183,14 +184,11 @@ func headCompare(ctx context.Context, s3c S3API, bucket string, f *File) (reason
 	if err != nil {
 		return "", "", &ObjectError{Op: "head", Key: f.Key, Err: err}
 	}
-	etag = strings.Trim(aws.ToString(out.ETag), `"`)
-	sameBytes := out.Metadata[metaSHA256] == f.SHA256
-	if !sameBytes && out.Metadata[metaSHA256] == "" {
-		if err := ensureMD5(f); err != nil {
-			return "", "", err
-		}
-		sameBytes = etag == f.MD5
+	if err := ensureDigests(f); err != nil {
+		return "", "", err
 	}
+	etag = strings.Trim(aws.ToString(out.ETag), `"`)
+	sameBytes := out.Metadata[metaSHA256] == f.SHA256 || out.Metadata[metaSHA256] == "" && etag == f.MD5
 	switch {
 	case !sameBytes:
 		return ReasonChanged, "", nil
@@ -281,7 +279,7 @@ func (p *Plan) decideRelease(st *state) {
 		if !e.live && e.last < kept[0].Seq {
 			p.Deletes = append(p.Deletes, key)
 			delete(files, key)
-		} else if e.sha256 == "" {
+		} else if !e.knowsContent() {
 			touched = append(touched, key)
 		}
 	}
@@ -326,7 +324,7 @@ func (p *Plan) releaseFiles(st *state, seq int64) map[string]*entry {
 			e = &entry{}
 			files[f.Key] = e
 		}
-		*e = entry{sha256: f.SHA256, etag: p.etags[i], size: f.Size, hdr: hdrs[h], last: seq, live: true}
+		*e = entry{sum: f.Sum, etag: p.etags[i], size: f.Size, hdr: hdrs[h], last: seq, live: true}
 	}
 	return files
 }
@@ -340,7 +338,7 @@ func (p *Plan) decideInvalidations(st *state) {
 		if f.Kind == KindHashed {
 			continue
 		}
-		if e := st.files[f.Key]; e != nil && e.live && e.sha256 == f.SHA256 && e.hdr != nil && *e.hdr == fileHeaders(f) {
+		if e := st.files[f.Key]; e != nil && e.live && e.holds(&f) && e.hdr != nil && *e.hdr == fileHeaders(f) {
 			continue
 		}
 		paths = append(paths, invalidationPath(f.Key))

@@ -72,8 +72,8 @@ func TestPublishContentTypesCacheHeadersAndOrder(t *testing.T) {
 		if got := aws.ToString(h.CacheControl); got != w[1] {
 			t.Errorf("%s: Cache-Control %q, want %q", key, got, w[1])
 		}
-		if h.Metadata[metaSHA256] == "" {
-			t.Errorf("%s: no sha256 metadata", key)
+		if got := h.Metadata[metaSHA256]; got != sha256hex(files[key]) {
+			t.Errorf("%s: sha256 metadata %q, want the content's %s", key, got, sha256hex(files[key]))
 		}
 	}
 

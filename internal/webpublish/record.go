@@ -27,12 +27,12 @@ import (
 //	kmdeploy-web-record 2
 //	R <seq> <version> <bucket>
 //	H <content-type> <cache-control>            header sets #0, #1, ... in order
-//	F <key> <sha256> <etag> <size> <header#>    a file of this release
-//	F <key> <sha256> <etag> <size> <header#> <seq>
-//	                                            a file kept for older releases, the last of which is <seq>
+//	F <key> <sum> <etag> <size> <header#>       a file of this release
+//	F <key> <sum> <etag> <size> <header#> <seq> a file kept for older releases, the last of which is <seq>
 //	T <key>                                     a key this release's publish changes
 //
-// "-" stands for an unknown sha256, ETag or header set.
+// <sum> is the content's XXH3-128 (File.Sum). "-" stands for an unknown sum, ETag or
+// header set.
 const recordMagic = "kmdeploy-web-record 2"
 
 // recordKey is where the record of release seq lives; zero-padded so that a listing
@@ -54,12 +54,27 @@ type headers struct{ contentType, cacheControl string }
 
 // entry is what the bucket holds under one key, as far as the records know.
 type entry struct {
-	sha256 string // "" when unknown: written by something else, or by a publish that did not finish
+	sum string // File.Sum; "" when unknown: written by something else, or by a publish that did not finish
+	// sha256 stands in for sum in entries read from the first kmdeploy's manifest; it
+	// is not written to records.
+	sha256 string
 	etag   string // "" when unknown
 	size   int64
 	hdr    *headers // nil when unknown
 	last   int64    // the last release that had the key
 	live   bool     // a file of the record's own release
+}
+
+// knowsContent reports whether the records say what the object's bytes are.
+func (e *entry) knowsContent() bool { return e.sum != "" || e.sha256 != "" }
+
+// holds reports whether the object has f's bytes, as far as the records know; f.SHA256
+// must be filled in for an entry of the first kmdeploy.
+func (e *entry) holds(f *File) bool {
+	if e.sum != "" {
+		return e.sum == f.Sum
+	}
+	return e.sha256 != "" && e.sha256 == f.SHA256
 }
 
 type record struct {
@@ -135,7 +150,7 @@ func (r *record) encode(w io.Writer) error {
 	for _, k := range keys {
 		e := r.files[k]
 		buf = appendEscaped(append(buf, "F\t"...), k)
-		buf = appendEscaped(append(buf, '\t'), e.sha256)
+		buf = appendEscaped(append(buf, '\t'), e.sum)
 		buf = appendEscaped(append(buf, '\t'), e.etag)
 		buf = strconv.AppendInt(append(buf, '\t'), e.size, 10)
 		buf = append(buf, '\t')
@@ -211,7 +226,7 @@ func (r *record) decodeLine(f [][]byte, hdrs *[]*headers) error {
 	case string(f[0]) == "H" && len(f) == 3:
 		*hdrs = append(*hdrs, &headers{field(1), field(2)})
 	case string(f[0]) == "F" && (len(f) == 6 || len(f) == 7):
-		e := &entry{sha256: field(2), etag: field(3), last: r.seq, live: len(f) == 6}
+		e := &entry{sum: field(2), etag: field(3), last: r.seq, live: len(f) == 6}
 		if e.size, err = strconv.ParseInt(string(f[4]), 10, 64); err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/zeebo/xxh3"
 )
 
 func md5hex(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
@@ -496,8 +497,8 @@ func TestRepublishRequestsDoNotGrowWithTheBundle(t *testing.T) {
 func TestRecordRoundTrip(t *testing.T) {
 	h := &headers{"text/html; charset=utf-8", "no-cache"}
 	r := &record{seq: 7, version: "v\t1 (replaced\n)", bucket: "b", files: map[string]*entry{
-		"index.html":      {sha256: "aa", etag: "bb", size: 3, hdr: h, last: 7, live: true},
-		"we\tird\\na\nme": {sha256: "cc", etag: "dd", size: 4, hdr: h, last: 7, live: true},
+		"index.html":      {sum: "aa", etag: "bb", size: 3, hdr: h, last: 7, live: true},
+		"we\tird\\na\nme": {sum: "cc", etag: "dd", size: 4, hdr: h, last: 7, live: true},
 		"-":               {etag: "ee", size: 5, last: 5},
 	}, touched: []string{"index.html", "-"}}
 	var buf strings.Builder
@@ -512,7 +513,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, r)
 	}
 	if !maps.EqualFunc(got.files, r.files, func(a, b *entry) bool {
-		return a.sha256 == b.sha256 && a.etag == b.etag && a.size == b.size && a.last == b.last && a.live == b.live &&
+		return a.sum == b.sum && a.etag == b.etag && a.size == b.size && a.last == b.last && a.live == b.live &&
 			(a.hdr == nil) == (b.hdr == nil) && (a.hdr == nil || *a.hdr == *b.hdr)
 	}) {
 		t.Errorf("files differ after a round trip")
@@ -523,6 +524,8 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func sha256hex(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+func sumHex(s string) string { h := xxh3.HashString128(s).Bytes(); return hex.EncodeToString(h[:]) }
 
 func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
 	dir := writeBundle(t, map[string]string{"index.html": "<html>", "static/js/a.12345678.js": "a"})
@@ -536,8 +539,8 @@ func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
 	var keys []string
 	for _, f := range b.Files {
 		keys = append(keys, f.Key)
-		if f.Key == "linked.js" && f.SHA256 != sha256hex("a") {
-			t.Errorf("linked.js hashed as %s, want the target's hash", f.SHA256)
+		if f.Key == "linked.js" && f.Sum != sumHex("a") {
+			t.Errorf("linked.js hashed as %s, want the target's hash", f.Sum)
 		}
 	}
 	if want := []string{"index.html", "linked.js", "static/js/a.12345678.js"}; !slices.Equal(keys, want) {

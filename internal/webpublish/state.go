@@ -131,7 +131,7 @@ func (st *state) unknown(key string) {
 		e = &entry{last: st.liveSeq}
 		st.files[key] = e
 	}
-	e.sha256, e.etag = "", ""
+	e.sum, e.sha256, e.etag = "", "", ""
 }
 
 // reconcile corrects the records with a listing: recorded objects that are gone are
