@@ -1,6 +1,7 @@
 package webpublish
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -47,10 +48,13 @@ type Bundle struct {
 // release version.
 func (b *Bundle) Digest() string {
 	h := sha256.New()
+	var line []byte
 	for _, f := range b.Files {
-		for _, s := range [...]string{f.Key, "\x00", f.Sum, "\x00", f.ContentType, "\x00", f.CacheControl, "\n"} {
-			io.WriteString(h, s)
-		}
+		line = append(append(line[:0], f.Key...), 0)
+		line = append(append(line, f.Sum...), 0)
+		line = append(append(line, f.ContentType...), 0)
+		line = append(append(line, f.CacheControl...), '\n')
+		h.Write(line)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -96,13 +100,16 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
+	// The walk emits files in key order, in chunks small enough to spread a large
+	// directory over the workers, which fill them in place.
+	var ordered [][]File
 	chunks := make(chan []File, 64)
 	g, ctx := errgroup.WithContext(context.Background())
 	g.Go(func() error {
 		defer close(chunks)
 		return walkBundle(dir, dir, "", func(files []File) error {
-			// Chunks small enough to spread a large directory over the workers.
 			for c := range slices.Chunk(files, scanChunk) {
+				ordered = append(ordered, c)
 				select {
 				case chunks <- c:
 				case <-ctx.Done():
@@ -113,10 +120,6 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 		})
 	})
 	classifier := policy.classifier()
-	var (
-		mu     sync.Mutex
-		hashed [][]File
-	)
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		g.Go(func() error {
 			buf := bufPool.Get().(*[]byte)
@@ -136,9 +139,6 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 					f.ContentType = ContentType(f.Key)
 					f.CacheControl = policy.CacheControl(f.Kind)
 				}
-				mu.Lock()
-				hashed = append(hashed, c)
-				mu.Unlock()
 			}
 			return nil
 		})
@@ -150,19 +150,18 @@ func ScanBundle(dir string, policy Policy) (*Bundle, error) {
 		}
 		return nil, &BundleError{Dir: dir, Reason: "cannot be read", Err: err}
 	}
-	b := &Bundle{Dir: dir, Files: slices.Concat(hashed...)}
-	slices.SortFunc(b.Files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
-	return b, nil
+	return &Bundle{Dir: dir, Files: slices.Concat(ordered...)}, nil
 }
 
 // scanChunk is how many files a hashing worker takes at a time.
 const scanChunk = 64
 
 // walkBundle passes emit the files of the directory p (the bundle's root, or the
-// directory of keys starting with prefix), one directory at a time, and walks its
-// subdirectories. Keys and paths are joined, not cleaned: the names come from the
-// directory listing. It checks each entry without opening it: opening a FIFO would
-// block. Symlinks to files are followed; a symlink to anything else is refused.
+// directory of keys starting with prefix) and walks its subdirectories, so that the
+// files come in key order. Keys and paths are joined, not cleaned: the names come
+// from the directory listing. It checks each entry without opening it: opening a
+// FIFO would block. Symlinks to files are followed; a symlink to anything else is
+// refused.
 func walkBundle(root, p, prefix string, emit func([]File) error) error {
 	d, err := os.Open(p)
 	if err != nil {
@@ -173,11 +172,15 @@ func walkBundle(root, p, prefix string, emit func([]File) error) error {
 	if err != nil {
 		return err
 	}
-	var files []File
-	var subdirs []string
-	for _, e := range entries {
-		key, path := prefix+e.Name(), p+string(filepath.Separator)+e.Name()
-		mode := e.Type()
+	names := make([]dirent, len(entries))
+	for i, e := range entries {
+		names[i] = dirent{e.Name(), e.Type()}
+	}
+	slices.SortFunc(names, keyOrder)
+	files := make([]File, 0, len(names))
+	for _, e := range names {
+		key, path := prefix+e.name, p+string(filepath.Separator)+e.name
+		mode := e.mode
 		if mode&fs.ModeSymlink != 0 {
 			st, err := os.Stat(path)
 			if err != nil {
@@ -188,23 +191,46 @@ func walkBundle(root, p, prefix string, emit func([]File) error) error {
 			}
 		}
 		switch {
-		case mode.IsDir():
-			subdirs = append(subdirs, e.Name())
 		case mode.IsRegular():
 			files = append(files, File{Key: key, Path: path})
+		case mode.IsDir():
+			if err := emit(files); err != nil {
+				return err
+			}
+			files = files[len(files):] // the emitted chunks end where these start
+			if err := walkBundle(root, path, key+"/", emit); err != nil {
+				return err
+			}
 		default:
 			return &BundleError{Dir: root, Reason: "contains " + key + ", which is not a regular file"}
 		}
 	}
-	if err := emit(files); err != nil {
-		return err
+	return emit(files)
+}
+
+// dirent is a directory entry as walkBundle sorts it.
+type dirent struct {
+	name string
+	mode fs.FileMode // type bits only
+}
+
+// keyOrder orders a directory's entries as their keys sort: a directory as if its
+// name ended with the "/" its files' keys have there.
+func keyOrder(a, b dirent) int {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
 	}
-	for _, name := range subdirs {
-		if err := walkBundle(root, p+string(filepath.Separator)+name, prefix+name+"/", emit); err != nil {
-			return err
+	next := func(e dirent) int {
+		switch {
+		case len(e.name) > n:
+			return int(e.name[n])
+		case e.mode.IsDir():
+			return '/'
 		}
+		return -1
 	}
-	return nil
+	return cmp.Compare(next(a), next(b))
 }
 
 // bufPool holds read buffers: reading through io.Copy would allocate one per file.

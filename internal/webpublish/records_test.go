@@ -528,7 +528,8 @@ func sha256hex(s string) string { h := sha256.Sum256([]byte(s)); return hex.Enco
 func sumHex(s string) string { h := xxh3.HashString128(s).Bytes(); return hex.EncodeToString(h[:]) }
 
 func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
-	dir := writeBundle(t, map[string]string{"index.html": "<html>", "static/js/a.12345678.js": "a"})
+	// static.txt sorts before static/..., static0 after: files come in key order.
+	dir := writeBundle(t, map[string]string{"index.html": "<html>", "static/js/a.12345678.js": "a", "static.txt": "t", "static0": "0"})
 	if err := os.Symlink(filepath.Join(dir, "static/js/a.12345678.js"), filepath.Join(dir, "linked.js")); err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +544,7 @@ func TestScanBundleFollowsFileLinksAndRefusesSpecialFiles(t *testing.T) {
 			t.Errorf("linked.js hashed as %s, want the target's hash", f.Sum)
 		}
 	}
-	if want := []string{"index.html", "linked.js", "static/js/a.12345678.js"}; !slices.Equal(keys, want) {
+	if want := []string{"index.html", "linked.js", "static.txt", "static/js/a.12345678.js", "static0"}; !slices.Equal(keys, want) {
 		t.Errorf("keys %v, want %v", keys, want)
 	}
 	// A FIFO would block a reader forever: it is refused without being opened.
