@@ -301,8 +301,30 @@ func (p *Plan) decideRelease(st *state) {
 		}
 	}
 	slices.Sort(touched)
-	p.record = &record{seq: seq, version: rel.Version, bucket: p.opts.Bucket, files: files, touched: slices.Compact(touched)}
+	p.record = &record{seq: seq, version: rel.Version, bucket: p.opts.Bucket, files: files, keys: p.recordKeys(files), touched: slices.Compact(touched)}
 	p.index = &Index{Schema: indexSchema, Bucket: p.opts.Bucket, Live: rel.Version, Releases: kept}
+}
+
+// recordKeys orders the keys of files without sorting them all: those of the bundle
+// are in order already, the others, kept for older releases, are few.
+func (p *Plan) recordKeys(files map[string]*entry) []string {
+	var others []string
+	for key, e := range files {
+		if !e.live {
+			others = append(others, key)
+		}
+	}
+	slices.Sort(others)
+	keys := make([]string, 0, len(files))
+	bundle := p.Bundle.Files
+	for len(bundle) > 0 || len(others) > 0 {
+		if len(others) == 0 || len(bundle) > 0 && bundle[0].Key < others[0] {
+			keys, bundle = append(keys, bundle[0].Key), bundle[1:]
+		} else {
+			keys, others = append(keys, others[0]), others[1:]
+		}
+	}
+	return keys
 }
 
 // releaseFiles turns st.files into what the bucket holds once release seq is live:

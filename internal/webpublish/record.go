@@ -82,6 +82,8 @@ type record struct {
 	version string
 	bucket  string
 	files   map[string]*entry
+	// keys are the keys of files in order, when known; encode sorts them otherwise.
+	keys    []string
 	touched []string
 }
 
@@ -97,10 +99,21 @@ func appendEscaped(b []byte, s string) []byte {
 		return append(b, '-')
 	case s == "-":
 		return append(b, `\-`...)
-	case strings.ContainsAny(s, "\\\t\n\r"):
+	case needsEscape(s):
 		return append(b, escaper.Replace(s)...)
 	}
 	return append(b, s...)
+}
+
+// needsEscape is strings.ContainsAny(s, "\\\t\n\r") without building a set per call.
+func needsEscape(s string) bool {
+	for i := range len(s) {
+		switch s[i] {
+		case '\\', '\t', '\n', '\r':
+			return true
+		}
+	}
+	return false
 }
 
 func unescape(s string) string {
@@ -116,10 +129,15 @@ func unescape(s string) string {
 	return unescaper.Replace(s)
 }
 
+const recordWindow = 256 << 10
+
 // encode writes the record, keys in order. Lines are built with appends: a record
 // has a line per file, and fmt would be most of the time spent.
 func (r *record) encode(w io.Writer) error {
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true),
+		// Lines repeat what is near them (paths, header sets): a small window compresses
+		// as well, and spares a reader the default window's buffers.
+		zstd.WithWindowSize(recordWindow))
 	if err != nil {
 		return err
 	}
@@ -135,27 +153,38 @@ func (r *record) encode(w io.Writer) error {
 	buf = appendEscaped(append(buf, '\t'), r.version)
 	buf = appendEscaped(append(buf, '\t'), r.bucket)
 	buf = append(buf, '\n')
-	keys := slices.Sorted(maps.Keys(r.files))
-	hdrIndex := map[headers]int{}
-	for _, k := range keys {
-		if h := r.files[k].hdr; h != nil {
-			if _, ok := hdrIndex[*h]; !ok {
-				hdrIndex[*h] = len(hdrIndex)
-				buf = appendEscaped(append(buf, "H\t"...), h.contentType)
-				buf = appendEscaped(append(buf, '\t'), h.cacheControl)
-				buf = append(buf, '\n')
-			}
-		}
+	keys := r.keys
+	if keys == nil {
+		keys = slices.Sorted(maps.Keys(r.files))
 	}
-	for _, k := range keys {
-		e := r.files[k]
+	entries := make([]*entry, len(keys))
+	for i, k := range keys {
+		entries[i] = r.files[k]
+	}
+	// Entries share header sets: they are numbered by pointer, one line per value.
+	hdrIndex, hdrNumber := map[headers]int{}, map[*headers]int{}
+	for _, e := range entries {
+		h := e.hdr
+		if _, ok := hdrNumber[h]; ok || h == nil {
+			continue
+		}
+		if _, ok := hdrIndex[*h]; !ok {
+			hdrIndex[*h] = len(hdrIndex)
+			buf = appendEscaped(append(buf, "H\t"...), h.contentType)
+			buf = appendEscaped(append(buf, '\t'), h.cacheControl)
+			buf = append(buf, '\n')
+		}
+		hdrNumber[h] = hdrIndex[*h]
+	}
+	for i, k := range keys {
+		e := entries[i]
 		buf = appendEscaped(append(buf, "F\t"...), k)
 		buf = appendEscaped(append(buf, '\t'), e.sum)
 		buf = appendEscaped(append(buf, '\t'), e.etag)
 		buf = strconv.AppendInt(append(buf, '\t'), e.size, 10)
 		buf = append(buf, '\t')
 		if e.hdr != nil {
-			buf = strconv.AppendInt(buf, int64(hdrIndex[*e.hdr]), 10)
+			buf = strconv.AppendInt(buf, int64(hdrNumber[e.hdr]), 10)
 		} else {
 			buf = append(buf, '-')
 		}
@@ -188,8 +217,7 @@ func decodeRecord(rd io.Reader) (*record, error) {
 	defer zr.Close()
 	br := bufio.NewReaderSize(zr, 64<<10)
 	r := &record{files: map[string]*entry{}}
-	var hdrs []*headers
-	fields := make([][]byte, 0, 8)
+	d := &recordDecoder{r: r, fields: make([]string, 0, 8)}
 	for n := 0; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if err == io.EOF && len(line) == 0 {
@@ -205,44 +233,60 @@ func decodeRecord(rd io.Reader) (*record, error) {
 			}
 			continue
 		}
-		fields = fields[:0]
-		for f := range bytes.SplitSeq(line, []byte("\t")) {
-			fields = append(fields, f)
-		}
-		if err := r.decodeLine(fields, &hdrs); err != nil {
+		if err := d.line(string(line)); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n+1, err)
 		}
 	}
 	return r, nil
 }
 
-func (r *record) decodeLine(f [][]byte, hdrs *[]*headers) error {
-	field := func(i int) string { return unescape(string(f[i])) }
+// recordDecoder holds what decoding a record reuses from line to line.
+type recordDecoder struct {
+	r      *record
+	hdrs   []*headers
+	fields []string
+	slab   []entry // entries are allocated a few hundred at a time
+}
+
+// line decodes one line; its fields are substrings of it, so that a line is one
+// allocation.
+func (d *recordDecoder) line(line string) error {
+	f := d.fields[:0]
+	for s := range strings.SplitSeq(line, "\t") {
+		f = append(f, s)
+	}
+	d.fields = f
+	r := d.r
 	var err error
 	switch {
-	case string(f[0]) == "R" && len(f) == 4:
-		r.seq, err = strconv.ParseInt(string(f[1]), 10, 64)
-		r.version, r.bucket = field(2), field(3)
-	case string(f[0]) == "H" && len(f) == 3:
-		*hdrs = append(*hdrs, &headers{field(1), field(2)})
-	case string(f[0]) == "F" && (len(f) == 6 || len(f) == 7):
-		e := &entry{sum: field(2), etag: field(3), last: r.seq, live: len(f) == 6}
-		if e.size, err = strconv.ParseInt(string(f[4]), 10, 64); err != nil {
+	case f[0] == "R" && len(f) == 4:
+		r.seq, err = strconv.ParseInt(f[1], 10, 64)
+		r.version, r.bucket = unescape(f[2]), unescape(f[3])
+	case f[0] == "H" && len(f) == 3:
+		d.hdrs = append(d.hdrs, &headers{unescape(f[1]), unescape(f[2])})
+	case f[0] == "F" && (len(f) == 6 || len(f) == 7):
+		if len(d.slab) == cap(d.slab) {
+			d.slab = make([]entry, 0, 256)
+		}
+		d.slab = d.slab[:len(d.slab)+1]
+		e := &d.slab[len(d.slab)-1]
+		*e = entry{sum: unescape(f[2]), etag: unescape(f[3]), last: r.seq, live: len(f) == 6}
+		if e.size, err = strconv.ParseInt(f[4], 10, 64); err != nil {
 			return err
 		}
-		if string(f[5]) != "-" {
-			i, err := strconv.Atoi(string(f[5]))
-			if err != nil || i < 0 || i >= len(*hdrs) {
+		if f[5] != "-" {
+			i, err := strconv.Atoi(f[5])
+			if err != nil || i < 0 || i >= len(d.hdrs) {
 				return fmt.Errorf("header set %q: %w", f[5], errBadRecord)
 			}
-			e.hdr = (*hdrs)[i]
+			e.hdr = d.hdrs[i]
 		}
 		if !e.live {
-			e.last, err = strconv.ParseInt(string(f[6]), 10, 64)
+			e.last, err = strconv.ParseInt(f[6], 10, 64)
 		}
-		r.files[field(1)] = e
-	case string(f[0]) == "T" && len(f) == 2:
-		r.touched = append(r.touched, field(1))
+		r.files[unescape(f[1])] = e
+	case f[0] == "T" && len(f) == 2:
+		r.touched = append(r.touched, unescape(f[1]))
 	default:
 		return errBadRecord
 	}
