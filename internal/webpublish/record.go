@@ -21,7 +21,7 @@ import (
 // one record for the new release before it uploads anything.
 //
 // It is zstd-compressed text (a third of gzip's time to write and read, for the same
-// size: about 60 bytes per file), one item per line, fields separated by tabs,
+// size: about 45 bytes per file), one item per line, fields separated by tabs,
 // strings escaped (\\ \t \n \r, and \- for a string that is a single dash):
 //
 //	kmdeploy-web-record 2
