@@ -519,7 +519,7 @@ variable "state_bucket" {
 }
 
 variable "promote_source_repository_arns" {
-  description = "ECR repositories (ARNs) the CI role may pull from when promoting an image into this environment, e.g. staging's repository for production."
+  description = "ECR repositories (ARNs) the CI role may pull from when promoting an image into this environment, e.g. staging's repository for production: kmdeploy image copy copies the image by digest into this environment's repository, the only one its tasks may pull."
   type        = list(string)
   default     = []
 }

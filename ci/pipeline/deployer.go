@@ -120,6 +120,25 @@ func (d Deployer) Deploy(ctx context.Context, image string) (string, error) {
 	return d.run(ctx, "rollout", argv)
 }
 
+// CopyImage copies image (pinned by digest, from another environment's repository) into
+// this environment's repository and returns the copy: the same digest, in a repository the
+// environment's tasks may pull and whose lifecycle rules are its own.
+func (d Deployer) CopyImage(ctx context.Context, image string) (string, error) {
+	argv, err := ImageCopyArgs(image)
+	if err != nil {
+		return "", err
+	}
+	out, err := d.run(ctx, "image copy", argv)
+	if err != nil {
+		return "", err
+	}
+	copied, err := ParseImageCopy(out, image)
+	if err != nil {
+		return "", stepError(fmt.Sprintf("image copy (%s)", d.Env.Name), err)
+	}
+	return copied, nil
+}
+
 // bundleDir is where a web bundle is mounted in the toolbox.
 const bundleDir = "/bundle"
 

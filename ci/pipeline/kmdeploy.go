@@ -34,6 +34,33 @@ func RolloutArgs(image string) ([]string, error) {
 	return []string{kmdeployBin, "rollout", "--image", pinned}, nil
 }
 
+// ImageCopyArgs copies image (pinned by digest), e.g. the one staging runs, into the
+// environment's own repository under the same digest; kmdeploy prints the copy's reference.
+func ImageCopyArgs(image string) ([]string, error) {
+	pinned, err := PinnedImage(image)
+	if err != nil {
+		return nil, fmt.Errorf("image to copy: %w", err)
+	}
+	return []string{kmdeployBin, "image", "copy", pinned}, nil
+}
+
+// ParseImageCopy reads `kmdeploy image copy`'s output: the copy, which must carry the
+// digest of the source.
+func ParseImageCopy(out, source string) (string, error) {
+	src, err := ParseImageRef(source)
+	if err != nil {
+		return "", err
+	}
+	copied, err := ParseImageRef(strings.TrimSpace(out))
+	if err != nil {
+		return "", fmt.Errorf("kmdeploy image copy printed %q, not an image reference: %w", strings.TrimSpace(out), err)
+	}
+	if copied.Digest == "" || copied.Digest != src.Digest {
+		return "", fmt.Errorf("kmdeploy image copy printed %q: want the digest %s of %s", strings.TrimSpace(out), src.Digest, source)
+	}
+	return copied.ByDigest()
+}
+
 // PublishWebArgs puts the bundle in dir live.
 func PublishWebArgs(dir string) ([]string, error) {
 	if !path.IsAbs(dir) {

@@ -164,6 +164,10 @@ func TestKmdeployArgv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	imageCopy, err := ImageCopyArgs(image + ":abc@" + digest)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ got, want []string }{
 		{PlanArgs(), []string{"kmdeploy", "infra", "plan"}},
 		{ApplyArgs(), []string{"kmdeploy", "infra", "apply", "--auto-plan"}},
@@ -174,6 +178,7 @@ func TestKmdeployArgv(t *testing.T) {
 		{StatusArgs(true), []string{"kmdeploy", "status", "--json"}},
 		{StatusArgs(false), []string{"kmdeploy", "status"}},
 		{ECRLoginArgs(), []string{"kmdeploy", "ecr-login"}},
+		{imageCopy, []string{"kmdeploy", "image", "copy", image + "@" + digest}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("got %q, want %q", c.got, c.want)
@@ -184,6 +189,24 @@ func TestKmdeployArgv(t *testing.T) {
 	}
 	if _, err := PublishWebArgs("build"); err == nil {
 		t.Error("a relative bundle directory must be refused")
+	}
+	if _, err := ImageCopyArgs(image + ":latest"); err == nil {
+		t.Error("copying a tag must be refused")
+	}
+}
+
+func TestParseImageCopy(t *testing.T) {
+	staging := "123456789012.dkr.ecr.eu-west-1.amazonaws.com/knowme-staging-api@" + digest
+	production := "123456789012.dkr.ecr.eu-west-1.amazonaws.com/knowme-production-api"
+	got, err := ParseImageCopy(production+"@"+digest+"\n", staging)
+	if err != nil || got != production+"@"+digest {
+		t.Fatalf("got %q, %v; want %s@%s", got, err, production, digest)
+	}
+	other := "sha256:" + strings.Repeat("0", 64)
+	for _, out := range []string{production + "@" + other, production + ":v1", "", "not a reference"} {
+		if _, err := ParseImageCopy(out, staging); err == nil {
+			t.Errorf("output %q accepted; want a refusal (not the source's digest)", out)
+		}
 	}
 }
 

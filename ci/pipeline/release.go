@@ -90,7 +90,9 @@ func (r Release) Run(ctx context.Context, commit string, toProduction bool) (Tim
 	if toProduction {
 		production := r.Deployer(r.Production)
 		steps = append(steps, Step{"apply " + r.Production, func(ctx context.Context) error { _, err := production.Apply(ctx); return err }})
-		steps = append(steps, r.ship(production, &ref)...)
+		var prodRef string
+		steps = append(steps, r.copyImage(production, &ref, &prodRef))
+		steps = append(steps, r.ship(production, &prodRef)...)
 	} else {
 		steps = append(steps, Step{"deploy " + r.Production, func(context.Context) error {
 			return &Skip{Reason: "not asked (release --production, or promote later)"}
@@ -99,8 +101,8 @@ func (r Release) Run(ctx context.Context, commit string, toProduction bool) (Tim
 	return RunSteps(ctx, r.Log, steps)
 }
 
-// Promote ships exactly the image staging runs now to production, with the web app rebuilt
-// for production's API URL.
+// Promote ships exactly the image staging runs now to production (copied by digest into
+// production's repository), with the web app rebuilt for production's API URL.
 func (r Release) Promote(ctx context.Context) (Timeline, error) {
 	if err := r.validate("", false); err != nil {
 		return nil, err
@@ -117,8 +119,22 @@ func (r Release) Promote(ctx context.Context) (Timeline, error) {
 		}},
 		{"apply " + r.Production, func(ctx context.Context) error { _, err := production.Apply(ctx); return err }},
 	}
-	steps = append(steps, r.ship(production, &ref)...)
+	var prodRef string
+	steps = append(steps, r.copyImage(production, &ref, &prodRef))
+	steps = append(steps, r.ship(production, &prodRef)...)
 	return RunSteps(ctx, r.Log, steps)
+}
+
+// copyImage copies *from (set by an earlier step) into d's repository, by digest, and sets
+// *to: an environment runs images from its own repository only.
+func (r Release) copyImage(d Deployer, from, to *string) Step {
+	return Step{"copy image to " + d.Env.Name, func(ctx context.Context) (err error) {
+		*to, err = d.CopyImage(ctx, *from)
+		if err == nil {
+			fmt.Fprintf(r.Log, "copied %s to %s\n", *from, *to)
+		}
+		return err
+	}}
 }
 
 // ship rolls the image out and publishes the environment's web bundle. ref is read when the

@@ -133,11 +133,16 @@ func (r Resolver) Check(ctx context.Context, ref Ref) error {
 // explainRefusal adds what a refused registry read usually means: the answer to a
 // HEAD request has no body to say it.
 func explainRefusal(err error) error {
-	var terr *transport.Error
-	if errors.As(err, &terr) && (terr.StatusCode == http.StatusForbidden || terr.StatusCode == http.StatusUnauthorized) {
+	if refused(err) {
 		return fmt.Errorf("%w; the registry refused the credentials: on ECR, the role needs ecr:BatchGetImage on the repository", err)
 	}
 	return err
+}
+
+// refused tells whether the registry refused the credentials.
+func refused(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && (terr.StatusCode == http.StatusForbidden || terr.StatusCode == http.StatusUnauthorized)
 }
 
 func (r Resolver) auth(ctx context.Context, registry string) (authn.Authenticator, error) {
