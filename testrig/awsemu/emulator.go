@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -55,6 +56,13 @@ type Options struct {
 	// initial database of CreateDBInstance; the instance's endpoint leads to it.
 	// Without it, RDS instances are moto's bookkeeping only.
 	Postgres bool
+	// ListenHost is the address the endpoint (AWS_ENDPOINT_URL) and the registry listen
+	// on; default 127.0.0.1. Another address (e.g. the host's end of a container
+	// network) lets containers reach the emulation; repository URIs name it too.
+	ListenHost string
+	// RegistryPort is the registry's port; default a free one. A fixed port lets a
+	// container engine be told beforehand that the registry speaks plain http.
+	RegistryPort int
 	// Logf receives one line per notable emulation event (task state changes, deployment
 	// steps); nil discards.
 	Logf func(format string, args ...any)
@@ -78,6 +86,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
+	}
+	if o.ListenHost == "" {
+		o.ListenHost = "127.0.0.1"
 	}
 }
 
@@ -106,6 +117,9 @@ type Emulator struct {
 	cd         *codedeploy.Server
 	cloudFront *cloudFront
 	pg         *rdsPostgres // nil unless Options.Postgres
+	// dbIDs maps the DbiResourceIds the emulation hands out to their instances.
+	dbIDsMu sync.Mutex
+	dbIDs   map[string]string
 
 	// ctx lives as long as the emulator; background work (tasks, async invokes) uses it.
 	ctx    context.Context
@@ -115,7 +129,8 @@ type Emulator struct {
 	closeOnce sync.Once
 }
 
-// Start runs moto and the Go front end on free loopback ports. ctx bounds the start
+// Start runs moto on a free loopback port and the Go front end on free ports of
+// Options.ListenHost. ctx bounds the start
 // only; Close stops everything.
 func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	opts.defaults()
@@ -125,7 +140,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	opts.Logf("awsemu: moto ready at %s after %s", m.url(), time.Since(began).Round(time.Millisecond))
-	e := &Emulator{opts: opts, moto: m, faults: newFaults()}
+	e := &Emulator{opts: opts, moto: m, faults: newFaults(), dbIDs: map[string]string{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.motoURL, _ = url.Parse(m.url())
 	// Clients upload in parallel; the default two idle connections per host would make
@@ -159,11 +174,12 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 
 func (e *Emulator) listen() error {
 	var err error
-	if e.frontLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		return fmt.Errorf("listen for the emulation endpoint: %w", err)
+	host := e.opts.ListenHost
+	if e.frontLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+		return fmt.Errorf("listen for the emulation endpoint on %s: %w", host, err)
 	}
-	if e.regLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		return fmt.Errorf("listen for the registry: %w", err)
+	if e.regLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.RegistryPort))); err != nil {
+		return fmt.Errorf("listen for the registry on %s port %d: %w", host, e.opts.RegistryPort, err)
 	}
 	e.registry = newOCIRegistry(e)
 	e.front = &http.Server{Handler: http.HandlerFunc(e.serveFront), ReadHeaderTimeout: 30 * time.Second}

@@ -38,3 +38,31 @@ func TestDBParametersSetByTheUserSaySo(t *testing.T) {
 		t.Errorf("DescribeDBParameters(Source=engine-default) = %+v, want none: the user set them", out.Parameters)
 	}
 }
+
+// Two environments' databases in one account: each has its own DbiResourceId (moto
+// gives all the same), and the Terraform provider finds each by it.
+func TestDBInstancesHaveTheirOwnResourceIDs(t *testing.T) {
+	emu := emutest.Start(t)
+	ctx := t.Context()
+	name := emutest.UniqueName(t)
+	c := rds.NewFromConfig(emu.AWSConfig())
+	ids := map[string]string{}
+	for _, env := range []string{"staging", "production"} {
+		out, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(name + "-" + env), Engine: aws.String("postgres"), DBInstanceClass: aws.String("db.t4g.micro"),
+			AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin1"), MasterUserPassword: aws.String("password-password"),
+		})
+		check(t, "CreateDBInstance", err)
+		ids[aws.ToString(out.DBInstance.DbiResourceId)] = name + "-" + env
+	}
+	if len(ids) != 2 {
+		t.Fatalf("DbiResourceIds %v: want one per instance", ids)
+	}
+	for id, identifier := range ids {
+		out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{Filters: []rdstypes.Filter{{Name: aws.String("dbi-resource-id"), Values: []string{id}}}})
+		check(t, "DescribeDBInstances", err)
+		if len(out.DBInstances) != 1 || aws.ToString(out.DBInstances[0].DBInstanceIdentifier) != identifier || aws.ToString(out.DBInstances[0].DbiResourceId) != id {
+			t.Errorf("instances with dbi-resource-id %s: %d, want only %s", id, len(out.DBInstances), identifier)
+		}
+	}
+}

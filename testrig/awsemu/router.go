@@ -101,6 +101,10 @@ func (e *Emulator) serveFront(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if strings.Contains(c.operation, "DBInstance") {
+			fix, _ := r.Context().Value(fixKey{}).(responseFix)
+			r = e.routeDBResourceIDs(r, fix)
+		}
 	case c.service == "elasticloadbalancing" && c.operation == "DescribeTargetHealth":
 		if fix := e.fixTargetHealth(r); fix != nil {
 			r = withFix(r, fix)

@@ -3,6 +3,7 @@ package awsemu_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,11 +11,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/knowmetools/km-release/testrig/awsemu"
 	"github.com/knowmetools/km-release/testrig/awsemu/emutest"
+	"github.com/knowmetools/km-release/testrig/freeport"
 )
 
 func s3Client(emu *awsemu.Emulator) *s3.Client {
@@ -95,5 +98,30 @@ func TestStartWithoutPythonNamesTheFix(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "pip install 'moto[server]'") {
 		t.Fatalf("error does not name the fix: %v", err)
+	}
+}
+
+// A fixed registry port on a chosen host: what a container engine must be told about
+// beforehand, and what repository URIs then name.
+func TestListenHostAndRegistryPort(t *testing.T) {
+	port, err := freeport.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	emu, err := awsemu.Start(ctx, awsemu.Options{ListenHost: "127.0.0.2", RegistryPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	if want := fmt.Sprintf("127.0.0.2:%d", port); emu.RegistryHost() != want || !strings.HasPrefix(emu.Endpoint(), "http://127.0.0.2:") {
+		t.Fatalf("registry %s, endpoint %s; want the registry at %s and the endpoint on 127.0.0.2", emu.RegistryHost(), emu.Endpoint(), want)
+	}
+	repo, err := ecr.NewFromConfig(emu.AWSConfig()).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(repo.Repository.RepositoryUri); got != emu.RegistryHost()+"/api" {
+		t.Errorf("repository URI %s, want %s/api", got, emu.RegistryHost())
 	}
 }
