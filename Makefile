@@ -9,7 +9,7 @@ ifneq ($(PG_BIN),)
 export PATH := $(PATH):$(PG_BIN)
 endif
 
-.PHONY: test rehearse build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test web-deps
+.PHONY: test rehearse rehearse-dagger build lambdas bench test-dagger check-moto vet fmt-check ci-test web-test web-deps
 
 build:
 	$(GO) build -o bin/kmdeploy ./cmd/kmdeploy
@@ -61,3 +61,11 @@ bench: check-moto
 # KM_TF_PROVIDER_MIRROR=<dir>, also Terraform in the toolbox from that provider mirror.
 test-dagger:
 	cd ci && $(GO) test -count=1 -tags dagger -timeout 60m ./pipeline/...
+	$(MAKE) rehearse-dagger
+
+# The whole release through the Dagger module (`dagger call ... release`, `promote`, a
+# failing release) against the local AWS emulation. Needs the dagger CLI and an engine
+# whose containers reach KM_REHEARSAL_LISTEN_HOST (default 127.0.0.1) and treat the
+# registry on KM_REHEARSAL_REGISTRY_PORT there as plain http; see docs/pipeline.md.
+rehearse-dagger: check-moto
+	$(GO) run ./testrig/cmd/rehearse-dagger

@@ -5,6 +5,7 @@ package testrig_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,9 +37,15 @@ func TestProductNeverImportsTheRig(t *testing.T) {
 }
 
 func TestRigProgramsDoNotLinkTesting(t *testing.T) {
-	for _, dep := range goList(t, "-deps", "./testrig/cmd/...") {
-		if dep == "testing" {
-			t.Errorf("a program under testrig/cmd links package testing: keep testing helpers in packages of their own (like emutest, envtest)")
+	programs := goList(t, "./testrig/cmd/...")
+	for _, want := range []string{"rehearse", "rehearse-dagger"} {
+		if !slices.Contains(programs, module+"/testrig/cmd/"+want) {
+			t.Errorf("testrig/cmd/%s is missing from %v", want, programs)
+		}
+	}
+	for _, program := range programs {
+		if slices.Contains(goList(t, "-deps", program), "testing") {
+			t.Errorf("%s links package testing: keep testing helpers in packages of their own (like emutest, envtest)", program)
 		}
 	}
 }

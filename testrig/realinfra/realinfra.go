@@ -31,6 +31,23 @@ type Copy struct {
 // Prepare copies root/infra into work/infra and builds the Lambda zips into
 // work/lambdas.
 func Prepare(ctx context.Context, root, work string) (*Copy, error) {
+	c, err := CopyConfig(root, work)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", "./internal/tools/lambdazip", "-out", c.LambdaDir)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("build the Lambda zips: %w\n%s", err, out.String())
+	}
+	return c, nil
+}
+
+// CopyConfig copies root/infra into work/infra without building the Lambda zips:
+// enough to read a workspace's outputs, not to apply.
+func CopyConfig(root, work string) (*Copy, error) {
 	c := &Copy{Dir: filepath.Join(work, "infra"), LambdaDir: filepath.Join(work, "lambdas")}
 	if err := os.CopyFS(c.Dir, os.DirFS(filepath.Join(root, "infra"))); err != nil {
 		return nil, fmt.Errorf("copy infra/: %w", err)
@@ -44,13 +61,6 @@ func Prepare(ctx context.Context, root, work string) (*Copy, error) {
 	matches, _ := filepath.Glob(filepath.Join(c.Dir, "kmdeploy_*_override.tf"))
 	for _, m := range matches {
 		os.Remove(m)
-	}
-	cmd := exec.CommandContext(ctx, "go", "run", "./internal/tools/lambdazip", "-out", c.LambdaDir)
-	cmd.Dir = root
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("build the Lambda zips: %w\n%s", err, out.String())
 	}
 	env, err := tfmirror.Env(work)
 	if err != nil {

@@ -221,6 +221,30 @@ func (c *checker) migrationBeforeTraffic(ctx context.Context, deploymentID strin
 		firstReplacement.Sub(migrated).Round(time.Millisecond), moved.Sub(migrated).Round(time.Millisecond)), nil
 }
 
+// trafficMovedAt is when the deployment's AllowTraffic step began: production traffic
+// moved to the replacement no earlier (for deployments nobody watched while they ran).
+func (c *checker) trafficMovedAt(ctx context.Context, deploymentID string) (time.Time, error) {
+	list, err := c.cd.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(deploymentID)})
+	if err != nil {
+		return time.Time{}, err
+	}
+	out, err := c.cd.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(deploymentID), TargetIds: list.TargetIds})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, t := range out.DeploymentTargets {
+		if t.EcsTarget == nil {
+			continue
+		}
+		for _, ev := range t.EcsTarget.LifecycleEvents {
+			if aws.ToString(ev.LifecycleEventName) == "AllowTraffic" && ev.StartTime != nil {
+				return *ev.StartTime, nil
+			}
+		}
+	}
+	return time.Time{}, fmt.Errorf("deployment %s has no AllowTraffic step: traffic never moved", deploymentID)
+}
+
 // trafficWatch samples production traffic during a deployment and notes when it first
 // reached want.
 type trafficWatch struct {

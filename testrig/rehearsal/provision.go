@@ -99,11 +99,17 @@ func (r *run) accountSetup(ctx context.Context) error {
 // readEnvironment reads the applied environment's outputs with kmdeploy's own
 // configuration code, and the database's admin credentials from its secret.
 func (r *run) readEnvironment(ctx context.Context) (*Environment, error) {
+	return r.readEnvironmentOf(ctx, envName)
+}
+
+// readEnvironmentOf is readEnvironment for workspace name.
+func (r *run) readEnvironmentOf(ctx context.Context, name string) (*Environment, error) {
 	vars := map[string]string{}
 	for _, kv := range r.kd.env {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
+	vars["KM_ENV"] = name
 	cfg, err := config.Load(ctx, config.MapEnv(vars))
 	if err != nil {
 		return nil, err
@@ -123,12 +129,17 @@ func (r *run) readEnvironment(ctx context.Context) (*Environment, error) {
 // wireLambdas makes the emulation run the product's own handlers for the functions
 // Terraform created from the zips (Lambda cannot run them here: it would need Docker).
 func (r *run) wireLambdas(res config.Resources) {
+	r.wireLambdaNames(res.MigrateFunction, res.JobsFunction)
+}
+
+// wireLambdaNames is wireLambdas by function name, also before the functions exist.
+func (r *run) wireLambdaNames(migrateFunction, jobsFunction string) {
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(r.detailWriter(), &r.lambdaLog), nil))
-	r.emu.RegisterLambda(res.MigrateFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
+	r.emu.RegisterLambda(migrateFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
 		h := hook.New(ctx, envconfig.MapLookuper(env), awsCfg, logger)
 		return lambda.NewHandler(h.Handle), nil
 	})
-	r.emu.RegisterLambda(res.JobsFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
+	r.emu.RegisterLambda(jobsFunction, func(ctx context.Context, env map[string]string, awsCfg aws.Config) (lambda.Handler, error) {
 		j, err := jobrun.New(ctx, envconfig.MapLookuper(env), awsCfg, logger)
 		if err != nil {
 			return nil, err

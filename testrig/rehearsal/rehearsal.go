@@ -24,9 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/knowmetools/km-release/testrig/awsemu"
@@ -63,23 +60,42 @@ var ErrCannotStart = errors.New("the rehearsal could not start")
 // Run performs the rehearsal and returns its timeline. The error is non-nil when any
 // step did not behave as expected; everything started is stopped either way.
 func Run(ctx context.Context, opts Options) (*Timeline, error) {
-	if opts.Out == nil {
-		opts.Out = io.Discard
+	if err := opts.setDefaults(5*time.Minute, 20*time.Minute); err != nil {
+		return nil, err
 	}
-	if opts.StepTimeout <= 0 {
-		opts.StepTimeout = 5 * time.Minute
+	r := newRun(ctx, opts)
+	return r.tl, r.perform(ctx, r.steps)
+}
+
+// setDefaults fills in the output and the timeouts, and checks the module directory.
+func (o *Options) setDefaults(step, total time.Duration) error {
+	if o.Out == nil {
+		o.Out = io.Discard
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 20 * time.Minute
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = step
 	}
-	if _, err := os.Stat(filepath.Join(opts.ModuleDir, "go.mod")); err != nil {
-		return nil, fmt.Errorf("rehearsal: %s is not the repository root (no go.mod): run from the repository", opts.ModuleDir)
+	if o.Timeout <= 0 {
+		o.Timeout = total
 	}
+	if _, err := os.Stat(filepath.Join(o.ModuleDir, "go.mod")); err != nil {
+		return fmt.Errorf("rehearsal: %s is not the repository root (no go.mod): run from the repository", o.ModuleDir)
+	}
+	return nil
+}
+
+func newRun(ctx context.Context, opts Options) *run {
 	r := &run{opts: opts, tl: &Timeline{}, detail: &tailBuffer{max: 60}}
 	r.bgCtx, r.bgCancel = context.WithCancel(ctx)
+	return r
+}
+
+// perform runs steps within the overall timeout, then Then and Keep, and tears down.
+func (r *run) perform(ctx context.Context, steps func(context.Context) error) error {
+	opts := r.opts
 	start := time.Now()
 	stepsCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	err := r.steps(stepsCtx)
+	err := steps(stepsCtx)
 	cancel()
 	if err == nil && opts.Then != nil {
 		err = opts.Then(ctx, &Rig{r: r})
@@ -92,7 +108,7 @@ func Run(ctx context.Context, opts Options) (*Timeline, error) {
 	if err == nil {
 		err = cerr
 	}
-	return r.tl, err
+	return err
 }
 
 // run is one rehearsal in progress.
@@ -119,6 +135,9 @@ type run struct {
 	ci       *kmdeploy // as the pipeline: the GitHub Actions role infra/ creates
 	check    *checker
 	ports    []int // ports given to tasks, to prove nothing keeps listening
+	// Where the emulation listens (awsemu.Options); the defaults when empty.
+	listenHost   string
+	registryPort int
 }
 
 func (r *run) say(format string, args ...any) { fmt.Fprintf(r.opts.Out, format+"\n", args...) }
@@ -157,14 +176,7 @@ func (r *run) detailWriter() io.Writer {
 }
 
 func (r *run) steps(ctx context.Context) error {
-	var err error
-	if r.workDir, err = os.MkdirTemp("", "rehearsal-"); err != nil {
-		return fmt.Errorf("%w: %w", ErrCannotStart, err)
-	}
-	steps := []struct {
-		name string
-		f    func(context.Context) (string, error)
-	}{
+	return r.runSteps(ctx, []namedStep{
 		{"start the AWS emulation", r.start},
 		{"build kmdeploy and the Lambda zips", r.buildTools},
 		{"kmdeploy infra apply (infra/, real AWS provider)", r.apply},
@@ -179,6 +191,21 @@ func (r *run) steps(ctx context.Context) error {
 		{"background jobs", r.backgroundJobs},
 		{"kmdeploy status", r.status},
 		{"least privilege, measured", r.leastPrivilege},
+	})
+}
+
+// namedStep is one step of a flow.
+type namedStep struct {
+	name string
+	f    func(context.Context) (string, error)
+}
+
+// runSteps makes the work directory and runs steps in order until one fails; a
+// failing first step (the start) is ErrCannotStart.
+func (r *run) runSteps(ctx context.Context, steps []namedStep) error {
+	var err error
+	if r.workDir, err = os.MkdirTemp("", "rehearsal-"); err != nil {
+		return fmt.Errorf("%w: %w", ErrCannotStart, err)
 	}
 	for i, s := range steps {
 		if err := r.step(ctx, s.name, s.f); err != nil {
@@ -203,6 +230,7 @@ func (r *run) start(ctx context.Context) (string, error) {
 	r.emu, err = awsemu.Start(ctx, awsemu.Options{
 		TaskRunner: r.runner, Install: r.services.Install, Logf: logf, Postgres: true,
 		HookTimeout: 3 * time.Minute, DeploymentMinute: 100 * time.Millisecond,
+		ListenHost: r.listenHost, RegistryPort: r.registryPort,
 	})
 	if err != nil {
 		return "", err
@@ -264,8 +292,7 @@ func (r *run) apply(ctx context.Context) (string, error) {
 	if r.ci, err = r.pipelineKmdeploy(env.Resources.GitHubActionsRoleARN); err != nil {
 		return "", err
 	}
-	cfg := r.emu.AWSConfig()
-	r.check = &checker{env: env, ecs: ecs.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg)}
+	r.check = newChecker(r.emu, env)
 	res := env.Resources
 	return fmt.Sprintf("workspace %s applied: cluster %s, service %s, database %s, API %s, web %s", envName, res.Cluster, res.Service, res.DBEndpoint, res.APIURL, res.WebURL), nil
 }

@@ -1,6 +1,7 @@
 package rehearsal
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -50,4 +51,26 @@ func (t *Timeline) Write(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "total\t%s\t\n", t.Total.Round(10*time.Millisecond))
 	tw.Flush()
+}
+
+// Report prints the timeline (when there is one) to stdout and the outcome of
+// program's run: success on stdout, or err on stderr. It returns the program's exit
+// code: 0 when every step behaved as expected, 1 when one did not, 2 when the run could
+// not start.
+func Report(stdout, stderr io.Writer, program string, tl *Timeline, err error, success string) int {
+	if tl != nil {
+		fmt.Fprintln(stdout, "\nTimeline:")
+		tl.Write(stdout)
+	}
+	switch {
+	case err == nil:
+		fmt.Fprintln(stdout, "\n"+success)
+		return 0
+	case tl == nil || errors.Is(err, ErrCannotStart):
+		fmt.Fprintf(stderr, "\n%s: %v\n", program, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "\n%s: the release did not behave as expected: %v\n", program, err)
+		return 1
+	}
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,17 +36,6 @@ func main() {
 
 	fmt.Println("Rehearsing a Know Me release against the local AWS emulation (no cloud account needed).")
 	tl, err := rehearsal.Run(ctx, rehearsal.Options{ModuleDir: root, Out: os.Stdout, Verbose: *verbose, Timeout: *timeout, Keep: *keep})
-	if tl != nil {
-		fmt.Println("\nTimeline:")
-		tl.Write(os.Stdout)
-	}
-	if err != nil {
-		if tl == nil || errors.Is(err, rehearsal.ErrCannotStart) {
-			fmt.Fprintln(os.Stderr, "\nrehearse:", err)
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "\nrehearse: the release did not behave as expected:", err)
-		os.Exit(1)
-	}
-	fmt.Println("\nThe rehearsal behaved as expected: infra/ applied without drift, v1 and v2 released, v3 stopped by its failing migration with v2 still serving, and a Terraform change rolled out.")
+	os.Exit(rehearsal.Report(os.Stdout, os.Stderr, "rehearse", tl, err,
+		"The rehearsal behaved as expected: infra/ applied without drift, v1 and v2 released, v3 stopped by its failing migration with v2 still serving, and a Terraform change rolled out."))
 }
