@@ -311,8 +311,13 @@ func TestEngineSecretNeverVisible(t *testing.T) {
 		t.Errorf("registry password: got %q, want %q", mask(got), fakeRegistryPassword)
 	}
 
-	log := logs.String()
 	// The progress output does carry the commands' output: the scrubbed line proves it.
+	// It reaches the log a moment after the call returns: wait for it, briefly.
+	log := logs.String()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(log, "secret key: ***") && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		log = logs.String()
+	}
 	if !strings.Contains(log, "secret key: ***") {
 		t.Errorf("the engine's log lacks kmdeploy's scrubbed output; it was (secrets masked by the test):\n%s", mask(log))
 	}
