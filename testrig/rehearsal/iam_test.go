@@ -46,10 +46,11 @@ func flows() []flow {
 		{"kmdeploy run-task", pipeline("run-task", "--command", "migrate")},
 		{"kmdeploy publish-web, twice", func(ctx context.Context, rig *Rig) (string, error) {
 			// Each publish changes index.html (so CloudFront is invalidated) and adds a file
-			// of its own; with --keep 0 the second prunes the first's.
+			// of its own; with --keep 0 the second prunes the first's. The second also
+			// checks the whole bucket (--verify), which lists it.
 			var out strings.Builder
-			for range 2 {
-				o, err := publishChanged(ctx, rig)
+			for _, extra := range [][]string{nil, {"--verify"}} {
+				o, err := publishChanged(ctx, rig, extra...)
 				out.WriteString(o)
 				if err != nil {
 					return out.String(), err
@@ -106,8 +107,8 @@ func pipeline(args ...string) func(context.Context, *Rig) (string, error) {
 }
 
 // publishChanged publishes the rehearsal's web bundle with index.html changed and a
-// file of its own added, keeping no previous release.
-func publishChanged(ctx context.Context, rig *Rig) (string, error) {
+// file of its own added, keeping no previous release; extra are more flags.
+func publishChanged(ctx context.Context, rig *Rig, extra ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "web-")
 	if err != nil {
 		return "", err
@@ -128,7 +129,7 @@ func publishChanged(ctx context.Context, rig *Rig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return pipeline("publish-web", "--dir", dir, "--version", version, "--keep", "0")(ctx, rig)
+	return pipeline(append([]string{"publish-web", "--dir", dir, "--version", version, "--keep", "0"}, extra...)...)(ctx, rig)
 }
 
 func lastLine(s string) string {
